@@ -1,0 +1,189 @@
+// RawNode: the Raft core as a pure state machine (etcd/raft's shape).
+//
+// No I/O, threads, clocks or locks. The caller drives it:
+//   - Tick() at a fixed interval (the election and heartbeat timeouts are
+//     counted in ticks);
+//   - Step() each message received from a peer;
+//   - Propose*/ReadIndex/TransferLeadership for client work;
+//   - while HasReady(): rd = GetReady(), then, in this order:
+//       1. persist rd.hard_state and rd.entries (and install rd.snapshot) in
+//          one durable write (fsync) -- group commit: one write per Ready;
+//       2. send rd.messages;
+//       3. apply rd.committed_entries (ApplyConfChange for kConfChange) and
+//          serve rd.read_states once applied >= their index;
+//       4. Advance(rd).
+//
+// Implements (Ongaro's thesis section numbers in brackets): leader election
+// with randomized timeouts [3.4], PreVote [9.6] and CheckQuorum [6.2],
+// pipelined and batched AppendEntries with per-follower flow control [10.2],
+// snapshots and log compaction [5], single-server membership changes through
+// learners [4.1-4.2], leadership transfer [3.10], ReadIndex [6.4].
+//
+// Thread-safety: not thread-safe; one owner thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "node/raft/log_storage.h"
+#include "node/raft/types.h"
+
+namespace shardkv::raft {
+
+struct Config {
+  NodeId id = kNoNode;
+  // Ticks without hearing from a leader before campaigning; the actual
+  // timeout is randomized in [election_tick, 2 * election_tick).
+  int election_tick = 10;
+  int heartbeat_tick = 1;
+  bool pre_vote = true;
+  bool check_quorum = true;
+  // Upper bound of the entries' bytes in one kAppend message.
+  uint64_t max_bytes_per_append = 1 << 20;
+  // Flow control: kAppend messages in flight to one follower.
+  int max_inflight_appends = 256;
+  // Proposals are refused (kResourceExhausted) beyond this many bytes of
+  // uncommitted entries at the leader.
+  uint64_t max_uncommitted_bytes = 64 << 20;
+  // Last index the caller has already applied (restart from a data dir).
+  Index applied = 0;
+  // Seed of the deterministic generator for election timeouts.
+  uint64_t random_seed = 1;
+};
+
+enum class Role : uint8_t {
+  kFollower = 0,
+  kPreCandidate = 1,
+  kCandidate = 2,
+  kLeader = 3,
+};
+
+const char* RoleName(Role role);
+
+// Volatile state that changes rarely; reported in Ready when it changes.
+struct SoftState {
+  NodeId leader = kNoNode;
+  Role role = Role::kFollower;
+
+  bool operator==(const SoftState&) const = default;
+};
+
+// A completed ReadIndex request: once the applied index reaches `index`,
+// a read for `context` is linearizable.
+struct ReadState {
+  Index index = 0;
+  std::string context;
+};
+
+struct Ready {
+  std::optional<SoftState> soft_state;
+  // Persist if present (together with `entries`, atomically, durably).
+  std::optional<HardState> hard_state;
+  // Append to the log, replacing any existing entries from entries[0].index.
+  std::vector<Entry> entries;
+  // Received from the leader (kSnapshot) and accepted: the caller has the
+  // data already (streamed before the message was stepped); make it the
+  // log's base: discard the log up to meta.index, persist the meta.
+  std::optional<SnapshotMeta> snapshot;
+  // Committed and ready to apply, in order. Contiguous with what was
+  // handed out before.
+  std::vector<Entry> committed_entries;
+  // Send after the entries and hard state are durable.
+  std::vector<Message> messages;
+  std::vector<ReadState> read_states;
+};
+
+// Replication state of one follower, as seen by the leader.
+struct Progress {
+  Index match = 0;
+  Index next = 0;
+  enum class State : uint8_t { kProbe, kReplicate, kSnapshot } state =
+      State::kProbe;
+  bool learner = false;
+  bool recent_active = false;
+};
+
+struct RaftStatus {
+  NodeId id = kNoNode;
+  HardState hard_state;
+  SoftState soft_state;
+  Index applied = 0;
+  Index last_index = 0;
+  ConfState conf;
+  // Filled on the leader only.
+  std::map<NodeId, Progress> progress;
+  NodeId lead_transferee = kNoNode;
+  // True while a membership change is proposed but not yet applied.
+  bool pending_conf_change = false;
+};
+
+// Position of a proposed entry; if the entry committed at `index` has a
+// different term, the proposal was lost (a new leader overwrote it).
+struct LogPosition {
+  Term term = 0;
+  Index index = 0;
+};
+
+class RawNode {
+ public:
+  // `storage` must outlive the RawNode and hold what was persisted before
+  // (empty for a new replica). A brand-new group is bootstrapped by the
+  // caller persisting a ConfState with the initial voters before creating
+  // the RawNode (InitialConfState); a replica joining an existing group
+  // starts with an empty ConfState and learns it from the leader.
+  RawNode(const Config& config, const LogStorage* storage);
+  ~RawNode();
+  RawNode(const RawNode&) = delete;
+  RawNode& operator=(const RawNode&) = delete;
+
+  void Tick();
+  // Starts an election now (kPreVote first when pre_vote is on).
+  void Campaign();
+  // Feeds a message from a peer. Messages from unknown or stale senders are
+  // ignored, never fatal.
+  Status Step(const Message& message);
+
+  // Leader only; otherwise kFailedPrecondition. Appends all `data` as
+  // consecutive kNormal entries in one go (one broadcast) and returns the
+  // position of each. kResourceExhausted beyond max_uncommitted_bytes.
+  StatusOr<std::vector<LogPosition>> Propose(std::vector<std::string> data);
+  // Leader only. kFailedPrecondition while another change is pending
+  // (proposed and not applied), for an invalid change (promote of a
+  // non-learner, add of an existing member, removing the last voter) or
+  // during a leadership transfer.
+  StatusOr<LogPosition> ProposeConfChange(const ConfChange& change);
+  // Call when applying a committed kConfChange entry; returns the new state.
+  ConfState ApplyConfChange(const ConfChange& change);
+
+  // Leader only. The ReadState with this context appears in a later Ready
+  // once a quorum confirmed leadership (requests are batched per heartbeat
+  // round). Fails on a leader that has not committed an entry of its term.
+  Status ReadIndex(std::string context);
+  // Leader only; `to` must be a voter. Sends kTimeoutNow once `to` is
+  // caught up; proposals are refused meanwhile. Aborts after an election
+  // timeout.
+  Status TransferLeadership(NodeId to);
+
+  // The transport failed to deliver to `id`: fall back to probing.
+  void ReportUnreachable(NodeId id);
+  // The server finished (or failed) streaming a snapshot to `id`.
+  void ReportSnapshot(NodeId id, bool success);
+
+  bool HasReady() const;
+  Ready GetReady();
+  // REQUIRES: `ready` was the last GetReady() and has been handled.
+  void Advance(const Ready& ready);
+
+  RaftStatus GetStatus() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace shardkv::raft
