@@ -1,0 +1,59 @@
+// RaftLogStore: the durable Raft log and hard state on RocksDB, implementing
+// raft::LogStorage for the core. Keeps the log's tail in memory so appends
+// to followers rarely touch RocksDB.
+//
+// Durability: Save() is one RocksDB write batch with sync = true (fsync of
+// the WAL) -- the server calls it once per Ready, so all entries proposed
+// meanwhile share one fsync (group commit). Nothing is acknowledged before
+// Save() returns.
+//
+// Thread-safety: only the Raft driver thread calls it.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "node/raft/log_storage.h"
+#include "node/storage/engine.h"
+
+namespace shardkv::storage {
+
+class RaftLogStore : public raft::LogStorage {
+ public:
+  explicit RaftLogStore(Engine* engine);
+
+  // Reads what was persisted before (empty for a new replica).
+  Status Load();
+
+  // Bootstrap of a brand-new group: persists the initial voters.
+  // REQUIRES: the log is empty.
+  Status Bootstrap(const raft::ConfState& conf);
+
+  // Appends `entries` (dropping any existing entry at or after
+  // entries[0].index first) and writes `hard_state` if given, atomically and
+  // durably when `sync`.
+  Status Save(const std::optional<raft::HardState>& hard_state,
+              const std::vector<raft::Entry>& entries, bool sync);
+
+  // A snapshot was installed into the state machine: the log now starts
+  // after meta.index; every older entry is discarded.
+  Status ApplySnapshot(const raft::SnapshotMeta& meta);
+
+  // Drops entries up to and including `upto`, which must be applied and
+  // durable in the state machine. No-op if already compacted that far.
+  Status Compact(raft::Index upto);
+
+  // raft::LogStorage
+  raft::HardState InitialHardState() const override;
+  raft::ConfState InitialConfState() const override;
+  Status Entries(raft::Index lo, raft::Index hi, uint64_t max_bytes,
+                 std::vector<raft::Entry>* out) const override;
+  StatusOr<raft::Term> TermAt(raft::Index i) const override;
+  raft::Index FirstIndex() const override;
+  raft::Index LastIndex() const override;
+  raft::SnapshotMeta Snapshot() const override;
+  // (private members chosen by the implementation)
+};
+
+}  // namespace shardkv::storage

@@ -1,0 +1,130 @@
+// StateMachine: the replicated key-value data of one shard on RocksDB.
+//
+// Applies committed log entries deterministically: every input (time,
+// expiry) comes from the entry, never from the local clock. A key's record
+// holds its value, its version (modifications since creation) and its
+// absolute expiry. Apply uses the "applied clock" = max(now_ms of all
+// applied commands), so an expired key is absent to every later command on
+// every replica, whatever its local clock says. Reads use the local clock
+// (an expired key is invisible at once); ReclaimExpired() deletes expired
+// records in the background.
+//
+// De-duplication: a command with client_id != 0 whose sequence is <= the
+// last applied for that client is not applied again; the stored result of
+// the last one is returned. Sessions move with snapshots.
+//
+// Durability: the applied index is written in the same batch as the data,
+// without fsync: the Raft log is the durable record and is replayed from
+// the applied index after a crash.
+//
+// Thread-safety: Apply/Install from the Raft driver thread; Get and
+// snapshots may run concurrently from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "node/raft/types.h"
+#include "node/storage/engine.h"
+#include "shardkv/internal/command.pb.h"
+#include "shardkv/internal/raft.pb.h"
+
+namespace shardkv::storage {
+
+// Result of one applied command.
+struct ApplyResult {
+  // OK, or kFailedPrecondition when the condition did not hold.
+  Status status;
+  uint64_t version = 0;          // after a successful set
+  bool deleted = false;          // a delete removed an existing key
+  uint64_t current_version = 0;  // with a failed condition (0 = absent)
+};
+
+struct ReadResult {
+  bool found = false;
+  std::string value;
+  uint64_t version = 0;
+  int64_t expire_at_ms = 0;  // 0 = never
+};
+
+// Applied position, membership and clock: stored with every apply batch.
+struct AppliedState {
+  raft::Index index = 0;
+  raft::Term term = 0;
+  int64_t clock_ms = 0;
+  raft::ConfState conf;
+  std::map<raft::NodeId, std::string> addresses;
+};
+
+class SnapshotSource;
+class SnapshotSink;
+
+class StateMachine {
+ public:
+  explicit StateMachine(Engine* engine);
+  ~StateMachine();
+
+  // Reads the applied state; finishes or rolls back an interrupted
+  // snapshot install.
+  Status Load();
+  AppliedState applied() const;
+
+  // Applies one committed kNormal entry holding a serialized
+  // internal::CommandBatch (an empty entry is a leader's no-op): one result
+  // per command, in order. Writes in one batch with the new applied state.
+  Status ApplyEntry(const raft::Entry& entry, std::vector<ApplyResult>* out);
+  // Several entries in one RocksDB write (the hot path).
+  Status ApplyEntries(const std::vector<raft::Entry>& entries,
+                      std::vector<std::vector<ApplyResult>>* out);
+  // Records a membership change applied at `entry` (kConfChange): the new
+  // conf state and, for an added member, its address (change.context).
+  Status ApplyConfChange(const raft::Entry& entry,
+                         const raft::ConfChange& change,
+                         const raft::ConfState& conf);
+
+  // Reads with the local clock; an expired key is not found.
+  StatusOr<ReadResult> Get(std::string_view key, int64_t now_ms) const;
+
+  // Deletes up to `limit` records expired by the applied clock. Local and
+  // invisible: such keys already read as absent everywhere. Returns count.
+  StatusOr<size_t> ReclaimExpired(size_t limit);
+
+  // Estimates for status output.
+  uint64_t ApproximateKeys() const;
+  uint64_t ApproximateBytes() const;
+
+  // A consistent image of data + sessions + applied state, to stream.
+  std::unique_ptr<SnapshotSource> OpenSnapshot() const;
+  // Receives a streamed image and replaces the current state atomically
+  // (crash-safe: after a crash mid-install the old state is intact).
+  std::unique_ptr<SnapshotSink> BeginInstall();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  // Applied state of the image: index/term/conf become the SnapshotMeta.
+  virtual const AppliedState& state() const = 0;
+  // Fills the next chunk's column_family/keys/values (about max_bytes).
+  // Returns false when the image is exhausted (nothing filled).
+  virtual bool NextChunk(uint64_t max_bytes,
+                         internal::SnapshotChunk* chunk) = 0;
+};
+
+class SnapshotSink {
+ public:
+  virtual ~SnapshotSink() = default;
+  virtual Status Add(const internal::SnapshotChunk& chunk) = 0;
+  // Makes the image the state machine's, with `state` as applied state.
+  virtual Status Finish(const AppliedState& state) = 0;
+};
+
+}  // namespace shardkv::storage
