@@ -31,9 +31,17 @@ class LogLine {
   std::ostringstream stream_;
 };
 
+// Turns the streamed expression into void so it fits the ?: in SHARDKV_LOG
+// (which, unlike an if, is safe inside an unbraced if/else).
+struct LogVoidify {
+  void operator&(LogLine&) {}
+};
+
 }  // namespace shardkv
 
-#define SHARDKV_LOG(level)                                          \
-  if (::shardkv::LogLevel::level < ::shardkv::GetLogLevel()) {      \
-  } else                                                            \
-    ::shardkv::LogLine(::shardkv::LogLevel::level, __FILE__, __LINE__)
+#define SHARDKV_LOG(level)                                         \
+  (::shardkv::LogLevel::level < ::shardkv::GetLogLevel())          \
+      ? (void)0                                                    \
+      : ::shardkv::LogVoidify() &                                  \
+            ::shardkv::LogLine(::shardkv::LogLevel::level, __FILE__, \
+                               __LINE__)

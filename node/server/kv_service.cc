@@ -1,0 +1,192 @@
+#include "node/server/kv_service.h"
+
+#include <chrono>
+
+#include "node/server/errors.h"
+
+namespace shardkv::server {
+namespace {
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context,
+                                   const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+// The gRPC status of a write's outcome; a failed condition carries the
+// key's current version.
+grpc::Status WriteStatus(const Status& status,
+                         const storage::ApplyResult& result,
+                         const LeaderHint& leader) {
+  if (status.ok()) return grpc::Status::OK;
+  v1::ErrorDetail detail;
+  if (status.code() == Code::kFailedPrecondition) {
+    detail.set_reason(v1::CONDITION_FAILED);
+    detail.set_current_version(result.current_version);
+  } else if (status.code() == Code::kUnavailable) {
+    detail.set_reason(v1::NOT_LEADER);
+    detail.set_leader_id(leader.id);
+    detail.set_leader_address(leader.address);
+  } else if (status.code() == Code::kResourceExhausted) {
+    detail.set_reason(v1::TOO_MANY_REQUESTS);
+  }
+  return ToGrpc(status, detail);
+}
+
+void FillCommand(const v1::RequestId& id, internal::Command* command) {
+  command->set_client_id(id.client_id());
+  command->set_sequence(id.sequence());
+}
+
+}  // namespace
+
+grpc::Status KvService::ValidateKey(const std::string& key) const {
+  if (key.empty()) {
+    return InvalidArgumentWithLimit(v1::KEY_EMPTY, "key is empty (1-" +
+                                    std::to_string(replica_->config()
+                                                       .max_key_bytes) +
+                                    " bytes)",
+                                    replica_->config().max_key_bytes, 0);
+  }
+  uint64_t limit = replica_->config().max_key_bytes;
+  if (key.size() > limit) {
+    return InvalidArgumentWithLimit(
+        v1::KEY_TOO_LARGE,
+        "key is " + std::to_string(key.size()) + " bytes; the limit is " +
+            std::to_string(limit),
+        limit, key.size());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status KvService::NotLeader() const {
+  LeaderHint hint = replica_->Leader();
+  return server::NotLeader(hint.id, hint.address);
+}
+
+grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
+                                         const v1::GetRequest* request,
+                                         v1::GetResponse* response) {
+  if (grpc::Status s = ValidateKey(request->key()); !s.ok()) {
+    return Finished(context, s);
+  }
+  auto read = [this, request, response]() -> grpc::Status {
+    int64_t now = WallClockMs();
+    auto r = replica_->state_machine().Get(request->key(), now);
+    if (!r.ok()) return ToGrpc(r.status());
+    response->set_found(r->found);
+    if (!r->found) return grpc::Status::OK;
+    response->set_value(std::move(r->value));
+    response->set_version(r->version);
+    if (r->expire_at_ms != 0) {
+      response->set_ttl_ms(std::max<int64_t>(1, r->expire_at_ms - now));
+    }
+    return grpc::Status::OK;
+  };
+  if (request->consistency() == v1::CONSISTENCY_STALE) {
+    return Finished(context, read());
+  }
+  if (!replica_->IsLeader()) return Finished(context, NotLeader());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  replica_->WaitReadable([this, reactor, read](const Status& s) {
+    if (!s.ok()) {
+      reactor->Finish(s.code() == Code::kUnavailable ? NotLeader()
+                                                     : ToGrpc(s));
+      return;
+    }
+    reactor->Finish(read());
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Set(grpc::CallbackServerContext* context,
+                                         const v1::SetRequest* request,
+                                         v1::SetResponse* response) {
+  if (grpc::Status s = ValidateKey(request->key()); !s.ok()) {
+    return Finished(context, s);
+  }
+  uint64_t limit = replica_->config().max_value_bytes;
+  if (request->value().size() > limit) {
+    return Finished(context,
+                    InvalidArgumentWithLimit(
+                        v1::VALUE_TOO_LARGE,
+                        "value is " + std::to_string(request->value().size()) +
+                            " bytes; the limit is " + std::to_string(limit),
+                        limit, request->value().size()));
+  }
+  if (request->ttl_ms() < 0) {
+    return Finished(context, InvalidArgumentWithLimit(
+                                 v1::INVALID_REQUEST,
+                                 "ttl_ms must not be negative", 0, 0));
+  }
+  if (request->condition_case() == v1::SetRequest::kIfVersion &&
+      request->if_version() == 0) {
+    return Finished(context,
+                    InvalidArgumentWithLimit(
+                        v1::INVALID_REQUEST,
+                        "if_version must be >= 1 (use if_absent for a key "
+                        "that must not exist)",
+                        0, 0));
+  }
+  if (!replica_->IsLeader()) return Finished(context, NotLeader());
+  internal::Command command;
+  FillCommand(request->request_id(), &command);
+  internal::SetCommand* set = command.mutable_set();
+  set->set_key(request->key());
+  set->set_value(request->value());
+  if (request->ttl_ms() > 0) {
+    set->set_expire_at_ms(WallClockMs() + request->ttl_ms());
+  }
+  if (request->condition_case() == v1::SetRequest::kIfAbsent) {
+    set->set_if_absent(request->if_absent());
+  } else if (request->condition_case() == v1::SetRequest::kIfVersion) {
+    set->set_if_version(request->if_version());
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  replica_->Propose(std::move(command),
+                    [this, reactor, response](
+                        const Status& s, const storage::ApplyResult& r) {
+                      if (s.ok()) response->set_version(r.version);
+                      reactor->Finish(WriteStatus(s, r, replica_->Leader()));
+                    });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Delete(
+    grpc::CallbackServerContext* context, const v1::DeleteRequest* request,
+    v1::DeleteResponse* response) {
+  if (grpc::Status s = ValidateKey(request->key()); !s.ok()) {
+    return Finished(context, s);
+  }
+  if (request->condition_case() == v1::DeleteRequest::kIfVersion &&
+      request->if_version() == 0) {
+    return Finished(context, InvalidArgumentWithLimit(
+                                 v1::INVALID_REQUEST,
+                                 "if_version must be >= 1", 0, 0));
+  }
+  if (!replica_->IsLeader()) return Finished(context, NotLeader());
+  internal::Command command;
+  FillCommand(request->request_id(), &command);
+  internal::DeleteCommand* del = command.mutable_del();
+  del->set_key(request->key());
+  if (request->condition_case() == v1::DeleteRequest::kIfVersion) {
+    del->set_if_version(request->if_version());
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  replica_->Propose(std::move(command),
+                    [this, reactor, response](
+                        const Status& s, const storage::ApplyResult& r) {
+                      if (s.ok()) response->set_deleted(r.deleted);
+                      reactor->Finish(WriteStatus(s, r, replica_->Leader()));
+                    });
+  return reactor;
+}
+
+}  // namespace shardkv::server

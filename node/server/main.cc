@@ -1,0 +1,45 @@
+// shardkv-node: one replica of a shardkv shard.
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "node/server/node_server.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto config = shardkv::server::ParseNodeFlags(args);
+  if (!config.ok()) {
+    if (config.status().code() == shardkv::Code::kNotFound) {
+      std::fputs(config.status().message().c_str(), stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "shardkv-node: %s\n",
+                 config.status().message().c_str());
+    return 2;
+  }
+  shardkv::SetLogPrefix("node " + std::to_string(config->id));
+
+  // SIGTERM/SIGINT are taken synchronously by the main thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  shardkv::server::NodeServer server(*config);
+  shardkv::Status started = server.Start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "shardkv-node: %s\n", started.ToString().c_str());
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  SHARDKV_LOG(kInfo) << "received " << (sig == SIGTERM ? "SIGTERM" : "SIGINT")
+                     << "; shutting down";
+  server.Shutdown();
+  SHARDKV_LOG(kInfo) << "stopped cleanly";
+  return 0;
+}

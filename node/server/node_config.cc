@@ -1,0 +1,167 @@
+#include "node/server/node_config.h"
+
+#include <charconv>
+#include <functional>
+
+#include "common/duration.h"
+
+namespace shardkv::server {
+namespace {
+
+StatusOr<uint64_t> ParseUint(const std::string& flag, const std::string& v) {
+  uint64_t out = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || ptr != v.data() + v.size()) {
+    return InvalidArgument("flag " + flag + ": '" + v +
+                           "' is not a non-negative integer");
+  }
+  return out;
+}
+
+bool ValidAddress(const std::string& a) {
+  auto colon = a.rfind(':');
+  return colon != std::string::npos && colon > 0 && colon + 1 < a.size();
+}
+
+}  // namespace
+
+std::string NodeUsage() {
+  return R"(usage: shardkv-node --id N --data-dir DIR [flags]
+
+Runs one replica of a shardkv shard (one member of its Raft group).
+
+  --id N                 this replica's Raft id (>= 1, unique in the group)
+  --listen HOST:PORT     gRPC address to serve on (default 127.0.0.1:7001)
+  --advertise HOST:PORT  address others reach this replica at (default --listen)
+  --peers ID=ADDR,...    initial members, this one included; with an empty
+                         data dir the group is bootstrapped with them
+  --join                 join an existing group (after `shardkv member add`)
+  --data-dir DIR         where RocksDB keeps the log and the data
+  --cluster-id NAME      refuse peers of another cluster (default shardkv)
+  --tick 50ms            Raft tick; --election-ticks 10, --heartbeat-ticks 1
+  --max-value-bytes N    largest value accepted (default 1MiB)
+  --log-retain-entries N log entries kept behind the applied index (10000)
+)";
+}
+
+StatusOr<std::map<raft::NodeId, std::string>> ParsePeers(
+    const std::string& text) {
+  std::map<raft::NodeId, std::string> peers;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
+    start = comma == std::string::npos ? text.size() + 1 : comma + 1;
+    if (item.empty()) continue;
+    auto eq = item.find('=');
+    if (eq == std::string::npos) {
+      return InvalidArgument("--peers: '" + item + "' is not ID=HOST:PORT");
+    }
+    auto id = ParseUint("--peers", item.substr(0, eq));
+    if (!id.ok()) return id.status();
+    std::string addr = item.substr(eq + 1);
+    if (*id == 0) return InvalidArgument("--peers: ids start at 1");
+    if (!ValidAddress(addr)) {
+      return InvalidArgument("--peers: '" + addr + "' is not HOST:PORT");
+    }
+    if (!peers.emplace(*id, addr).second) {
+      return InvalidArgument("--peers: id " + std::to_string(*id) +
+                             " appears twice");
+    }
+  }
+  return peers;
+}
+
+StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
+  NodeConfig c;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i];
+    std::string value;
+    bool has_inline = false;
+    if (auto eq = flag.find('='); eq != std::string::npos &&
+                                  flag.rfind("--", 0) == 0) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+      has_inline = true;
+    }
+    if (flag == "--help" || flag == "-h") return NotFound(NodeUsage());
+    if (flag == "--join") {
+      c.join = true;
+      continue;
+    }
+    if (!has_inline) {
+      if (i + 1 >= args.size()) {
+        return InvalidArgument("flag " + flag + " needs a value");
+      }
+      value = args[++i];
+    }
+    auto uint_flag = [&](uint64_t* out) -> Status {
+      auto v = ParseUint(flag, value);
+      if (!v.ok()) return v.status();
+      *out = *v;
+      return Status::Ok();
+    };
+    uint64_t n = 0;
+    if (flag == "--id") {
+      SHARDKV_RETURN_IF_ERROR(uint_flag(&c.id));
+    } else if (flag == "--listen") {
+      c.listen = value;
+    } else if (flag == "--advertise") {
+      c.advertise = value;
+    } else if (flag == "--peers") {
+      auto peers = ParsePeers(value);
+      if (!peers.ok()) return peers.status();
+      c.peers = *peers;
+    } else if (flag == "--data-dir") {
+      c.data_dir = value;
+    } else if (flag == "--cluster-id") {
+      c.cluster_id = value;
+    } else if (flag == "--tick") {
+      auto d = ParseDuration(value);
+      if (!d.ok()) return d.status();
+      c.tick_ms = static_cast<int>(d->count());
+    } else if (flag == "--election-ticks") {
+      SHARDKV_RETURN_IF_ERROR(uint_flag(&n));
+      c.election_ticks = static_cast<int>(n);
+    } else if (flag == "--heartbeat-ticks") {
+      SHARDKV_RETURN_IF_ERROR(uint_flag(&n));
+      c.heartbeat_ticks = static_cast<int>(n);
+    } else if (flag == "--max-value-bytes") {
+      auto v = ParseByteSize(value);
+      if (!v.ok()) return v.status();
+      c.max_value_bytes = *v;
+    } else if (flag == "--log-retain-entries") {
+      SHARDKV_RETURN_IF_ERROR(uint_flag(&c.log_retain_entries));
+    } else {
+      return InvalidArgument("unknown flag " + flag + " (see --help)");
+    }
+  }
+  if (c.id == 0) return InvalidArgument("--id is required (>= 1)");
+  if (c.data_dir.empty()) return InvalidArgument("--data-dir is required");
+  if (!ValidAddress(c.listen)) {
+    return InvalidArgument("--listen: '" + c.listen + "' is not HOST:PORT");
+  }
+  if (c.advertise.empty()) c.advertise = c.listen;
+  if (auto it = c.peers.find(c.id);
+      it != c.peers.end() && it->second != c.advertise) {
+    return InvalidArgument("--peers names " + it->second + " for id " +
+                           std::to_string(c.id) + " but this node is at " +
+                           c.advertise);
+  }
+  if (!c.join && !c.peers.empty() && !c.peers.contains(c.id)) {
+    return InvalidArgument("--peers must include this node's id " +
+                           std::to_string(c.id) + " (or pass --join)");
+  }
+  if (c.max_value_bytes > (64u << 20)) {
+    return InvalidArgument("--max-value-bytes above 64MiB is not supported");
+  }
+  if (c.tick_ms <= 0 || c.election_ticks <= c.heartbeat_ticks ||
+      c.heartbeat_ticks <= 0) {
+    return InvalidArgument(
+        "need --tick > 0 and --election-ticks > --heartbeat-ticks > 0");
+  }
+  return c;
+}
+
+}  // namespace shardkv::server

@@ -1,0 +1,48 @@
+// NodeConfig: everything a shardkv-node is started with, parsed from flags.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "node/raft/types.h"
+
+namespace shardkv::server {
+
+struct NodeConfig {
+  raft::NodeId id = raft::kNoNode;
+  std::string listen = "127.0.0.1:7001";
+  // Address peers and clients use to reach this node (default: listen).
+  std::string advertise;
+  // Initial members (id -> address). With an empty data dir and this
+  // node among them, the group is bootstrapped with them as voters.
+  std::map<raft::NodeId, std::string> peers;
+  // Start as a replica joining an existing group (added as a learner by
+  // `shardkv member add`): no bootstrap, membership comes from the leader.
+  bool join = false;
+  std::string data_dir;
+  // Identifies the group; peers of another cluster are refused.
+  std::string cluster_id = "shardkv";
+
+  int tick_ms = 50;
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+
+  uint64_t max_key_bytes = 256;
+  uint64_t max_value_bytes = 1 << 20;
+  // Log entries kept after compaction, so a briefly lagging follower can
+  // catch up from the log rather than a snapshot.
+  uint64_t log_retain_entries = 10000;
+  uint64_t compact_every_entries = 20000;
+};
+
+std::string NodeUsage();
+// Parses argv; --help yields kNotFound with the usage as message.
+StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args);
+// "1=host:port,2=host:port".
+StatusOr<std::map<raft::NodeId, std::string>> ParsePeers(
+    const std::string& text);
+
+}  // namespace shardkv::server

@@ -1,0 +1,57 @@
+#include "node/server/node_server.h"
+
+#include "common/log.h"
+
+namespace shardkv::server {
+
+NodeServer::NodeServer(NodeConfig config) : config_(std::move(config)) {}
+
+NodeServer::~NodeServer() { Shutdown(); }
+
+Status NodeServer::Start() {
+  replica_ = std::make_unique<Replica>(config_);
+  SHARDKV_RETURN_IF_ERROR(replica_->Start());
+  kv_ = std::make_unique<KvService>(replica_.get());
+  admin_ = std::make_unique<AdminService>(replica_.get());
+  raft_ = std::make_unique<RaftService>(replica_.get());
+
+  // Requests are bounded explicitly: the largest legal Set is a value at
+  // the limit plus a key and framing; peer messages carry batches of
+  // entries (an append holds about 1 MiB, an entry at most 4 MiB plus one
+  // command). Anything larger is refused by gRPC with RESOURCE_EXHAUSTED.
+  int max_message = static_cast<int>(std::max<uint64_t>(
+      16u << 20, 2 * config_.max_value_bytes + (1u << 20)));
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
+                           &bound_port);
+  builder.SetMaxReceiveMessageSize(max_message);
+  builder.SetMaxSendMessageSize(max_message);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             1000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.RegisterService(kv_.get());
+  builder.RegisterService(admin_.get());
+  builder.RegisterService(raft_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || bound_port == 0) {
+    replica_->Stop();
+    return Unavailable("cannot listen on " + config_.listen +
+                       " (address in use or not local?)");
+  }
+  SHARDKV_LOG(kInfo) << "serving on " << config_.listen << " (data dir "
+                     << config_.data_dir << ")";
+  return Status::Ok();
+}
+
+void NodeServer::Shutdown() {
+  if (server_) {
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(2));
+  }
+  if (replica_) replica_->Stop();
+  server_.reset();
+}
+
+}  // namespace shardkv::server

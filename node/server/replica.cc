@@ -1,0 +1,343 @@
+// Replica lifecycle, the inbox and the raft loop. Applying and answering
+// waiters is in replica_apply.cc; admin and snapshots in replica_admin.cc.
+#include "node/server/replica.h"
+
+#include <filesystem>
+
+#include "common/log.h"
+
+namespace shardkv::server {
+namespace {
+
+// Stops packing commands into one entry beyond this many bytes.
+constexpr size_t kMaxEntryBytes = 4 << 20;
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Presents the state machine's membership to the core on restart: the
+// conf as of the applied index (later conf entries are re-applied), or the
+// bootstrap conf of a group that has applied nothing yet.
+class ConfFromStateMachine : public raft::LogStorage {
+ public:
+  ConfFromStateMachine(const storage::RaftLogStore* log, raft::ConfState conf)
+      : log_(log), conf_(std::move(conf)) {}
+  raft::HardState InitialHardState() const override {
+    return log_->InitialHardState();
+  }
+  raft::ConfState InitialConfState() const override { return conf_; }
+  Status Entries(raft::Index lo, raft::Index hi, uint64_t max_bytes,
+                 std::vector<raft::Entry>* out) const override {
+    return log_->Entries(lo, hi, max_bytes, out);
+  }
+  StatusOr<raft::Term> TermAt(raft::Index i) const override {
+    return log_->TermAt(i);
+  }
+  raft::Index FirstIndex() const override { return log_->FirstIndex(); }
+  raft::Index LastIndex() const override { return log_->LastIndex(); }
+  raft::SnapshotMeta Snapshot() const override { return log_->Snapshot(); }
+
+ private:
+  const storage::RaftLogStore* log_;
+  raft::ConfState conf_;
+};
+
+}  // namespace
+
+Replica::Replica(NodeConfig config) : config_(std::move(config)) {}
+
+Replica::~Replica() { Stop(); }
+
+Status Replica::OpenStorage() {
+  std::error_code ec;
+  std::filesystem::create_directories(config_.data_dir, ec);
+  if (ec) {
+    return Internal("cannot create data dir " + config_.data_dir + ": " +
+                    ec.message());
+  }
+  auto engine = storage::Engine::Open(config_.data_dir + "/db",
+                                      storage::EngineOptions{});
+  if (!engine.ok()) return engine.status();
+  engine_ = std::move(engine).value();
+  log_ = std::make_unique<storage::RaftLogStore>(engine_.get());
+  SHARDKV_RETURN_IF_ERROR(log_->Load());
+  machine_ = std::make_unique<storage::StateMachine>(engine_.get());
+  SHARDKV_RETURN_IF_ERROR(machine_->Load());
+
+  bool fresh = log_->LastIndex() == 0 && log_->Snapshot().index == 0 &&
+               machine_->applied().index == 0 &&
+               log_->InitialConfState().voters.empty() &&
+               machine_->applied().conf.voters.empty();
+  if (fresh && !config_.join && config_.peers.contains(config_.id)) {
+    raft::ConfState conf;
+    for (const auto& [id, addr] : config_.peers) conf.voters.push_back(id);
+    SHARDKV_RETURN_IF_ERROR(log_->Bootstrap(conf));
+    for (const auto& [id, addr] : config_.peers) {
+      raft::ConfChange cc{raft::ConfChangeType::kAddLearner, id, addr};
+      SHARDKV_RETURN_IF_ERROR(
+          machine_->ApplyConfChange(raft::Entry{}, cc, conf));
+    }
+    SHARDKV_LOG(kInfo) << "bootstrapped a new group of "
+                       << conf.voters.size() << " voters";
+  } else if (fresh) {
+    SHARDKV_LOG(kInfo) << "empty data dir: waiting to be added to a group";
+  }
+
+  // A snapshot install that crashed after the state machine took the image
+  // but before the log was rebased: the image is committed state, so the
+  // log restarts after it.
+  storage::AppliedState applied = machine_->applied();
+  if (applied.index > log_->LastIndex()) {
+    SHARDKV_LOG(kWarning) << "log ends at " << log_->LastIndex()
+                          << " behind the applied index " << applied.index
+                          << "; rebasing the log on the state machine";
+    SHARDKV_RETURN_IF_ERROR(log_->ApplySnapshot(
+        raft::SnapshotMeta{applied.index, applied.term, applied.conf}));
+    raft::HardState hs = log_->InitialHardState();
+    hs.commit = std::max(hs.commit, applied.index);
+    hs.term = std::max(hs.term, applied.term);
+    SHARDKV_RETURN_IF_ERROR(log_->Save(hs, {}, true));
+  }
+  return Status::Ok();
+}
+
+Status Replica::Start() {
+  SHARDKV_RETURN_IF_ERROR(OpenStorage());
+  storage::AppliedState applied = machine_->applied();
+  applied_ = durable_applied_ = applied.index;
+  last_clock_ms_ = applied.clock_ms;
+
+  transport_ = std::make_unique<Transport>(config_.id, config_.advertise,
+                                           config_.cluster_id);
+  for (const auto& [id, addr] : config_.peers) transport_->SetAddress(id, addr);
+  for (const auto& [id, addr] : applied.addresses) {
+    transport_->SetAddress(id, addr);
+  }
+  transport_->SetHandlers(
+      [this](raft::NodeId id) {
+        Enqueue([&] {
+          tasks_.push_back([this, id] { raft_->ReportUnreachable(id); });
+        });
+      },
+      [this](raft::NodeId id, bool ok) {
+        Enqueue([&] {
+          tasks_.push_back([this, id, ok] { raft_->ReportSnapshot(id, ok); });
+        });
+      },
+      this);
+
+  raft::ConfState conf = applied.conf.voters.empty() && applied.index == 0
+                             ? log_->InitialConfState()
+                             : applied.conf;
+  static raft::Config defaults;
+  raft::Config rc = defaults;
+  rc.id = config_.id;
+  rc.election_tick = config_.election_ticks;
+  rc.heartbeat_tick = config_.heartbeat_ticks;
+  rc.applied = applied.index;
+  rc.random_seed = config_.id * 0x9E3779B97F4A7C15ull ^
+                   static_cast<uint64_t>(WallClockMs());
+  conf_storage_ = std::make_unique<ConfFromStateMachine>(log_.get(), conf);
+  raft_ = std::make_unique<raft::RawNode>(rc, conf_storage_.get());
+  PublishStatus();
+  loop_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "raft-loop");
+    Loop();
+  });
+  SHARDKV_LOG(kInfo) << "replica " << config_.id << " started; applied index "
+                     << applied_ << ", log [" << log_->FirstIndex() << ", "
+                     << log_->LastIndex() << "]";
+  return Status::Ok();
+}
+
+void Replica::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (loop_thread_.joinable()) loop_thread_.join();
+  if (transport_) transport_->Stop();
+}
+
+void Replica::Enqueue(std::function<void()> push) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    push();
+  }
+  cv_.notify_one();
+}
+
+void Replica::Propose(internal::Command command, WriteDone done) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) {
+    lock.unlock();
+    done(Unavailable("replica is shutting down"), {});
+    return;
+  }
+  writes_.emplace_back(std::move(command), std::move(done));
+  lock.unlock();
+  cv_.notify_one();
+}
+
+void Replica::WaitReadable(ReadGate gate) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (stopping_) {
+    lock.unlock();
+    gate(Unavailable("replica is shutting down"));
+    return;
+  }
+  reads_.push_back(std::move(gate));
+  lock.unlock();
+  cv_.notify_one();
+}
+
+void Replica::Receive(std::vector<raft::Message> messages, raft::NodeId from,
+                      const std::string& from_address) {
+  if (from != raft::kNoNode && !from_address.empty() &&
+      transport_->AddressOf(from) != from_address) {
+    transport_->SetAddress(from, from_address);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return;
+  for (auto& m : messages) inbox_.push_back(std::move(m));
+  cv_.notify_one();
+}
+
+void Replica::Loop() {
+  using Clock = std::chrono::steady_clock;
+  const auto tick = std::chrono::milliseconds(config_.tick_ms);
+  auto next_tick = Clock::now() + tick;
+  auto next_maintenance = Clock::now() + std::chrono::seconds(1);
+  std::vector<raft::Message> inbox;
+  std::vector<std::pair<internal::Command, WriteDone>> writes;
+  std::vector<ReadGate> reads;
+  std::vector<Task> tasks;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_until(lock, next_tick, [&] {
+        return stopping_ || !inbox_.empty() || !writes_.empty() ||
+               !reads_.empty() || !tasks_.empty();
+      });
+      if (stopping_) break;
+      inbox.swap(inbox_);
+      writes.swap(writes_);
+      reads.swap(reads_);
+      tasks.swap(tasks_);
+    }
+    auto now = Clock::now();
+    if (now >= next_tick) {
+      raft_->Tick();
+      next_tick += tick;
+      if (next_tick < now) next_tick = now + tick;  // we fell behind
+    }
+    RunIteration(&inbox, &writes, &reads, &tasks);
+    if (now >= next_maintenance) {
+      next_maintenance = now + std::chrono::seconds(1);
+      Maintenance();
+    }
+  }
+  FailAllPending(Unavailable("replica is shutting down"));
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [cmd, done] : writes_) done(Unavailable("shutting down"), {});
+  for (auto& gate : reads_) gate(Unavailable("shutting down"));
+  writes_.clear();
+  reads_.clear();
+}
+
+void Replica::RunIteration(
+    std::vector<raft::Message>* inbox,
+    std::vector<std::pair<internal::Command, WriteDone>>* writes,
+    std::vector<ReadGate>* reads, std::vector<Task>* tasks) {
+  for (Task& task : *tasks) task();
+  tasks->clear();
+  for (const raft::Message& m : *inbox) {
+    Status s = raft_->Step(m);
+    if (!s.ok()) SHARDKV_LOG(kDebug) << "step: " << s.ToString();
+  }
+  inbox->clear();
+  ProposeWrites(writes);
+  StartReadIndex(reads);
+  HandleReady();
+  PublishStatusIfDue();
+}
+
+void Replica::ProposeWrites(
+    std::vector<std::pair<internal::Command, WriteDone>>* writes) {
+  if (writes->empty()) return;
+  if (!is_leader_) {
+    Status s = NotLeaderStatus();
+    for (auto& [cmd, done] : *writes) done(s, {});
+    writes->clear();
+    return;
+  }
+  int64_t now = std::max(WallClockMs(), last_clock_ms_);
+  last_clock_ms_ = now;
+  std::vector<std::string> entries;
+  std::vector<std::vector<WriteDone>> dones;
+  internal::CommandBatch batch;
+  std::vector<WriteDone> batch_dones;
+  size_t batch_bytes = 0;
+  auto flush = [&] {
+    if (batch.commands_size() == 0) return;
+    entries.push_back(batch.SerializeAsString());
+    dones.push_back(std::move(batch_dones));
+    batch.Clear();
+    batch_dones.clear();
+    batch_bytes = 0;
+  };
+  for (auto& [cmd, done] : *writes) {
+    cmd.set_now_ms(now);
+    size_t size = cmd.ByteSizeLong();
+    if (batch_bytes + size > kMaxEntryBytes) flush();
+    batch_bytes += size;
+    *batch.add_commands() = std::move(cmd);
+    batch_dones.push_back(std::move(done));
+  }
+  flush();
+  writes->clear();
+  auto positions = raft_->Propose(std::move(entries));
+  if (!positions.ok()) {
+    Status s = positions.status().code() == Code::kFailedPrecondition
+                   ? Unavailable("leadership is being transferred; retry")
+                   : positions.status();
+    for (auto& list : dones) {
+      for (auto& done : list) done(s, {});
+    }
+    return;
+  }
+  for (size_t i = 0; i < positions->size(); ++i) {
+    const raft::LogPosition& pos = (*positions)[i];
+    pending_writes_[pos.index] = PendingWrite{pos.term, std::move(dones[i])};
+  }
+}
+
+void Replica::StartReadIndex(std::vector<ReadGate>* reads) {
+  for (auto& gate : reads_waiting_leader_) reads->push_back(std::move(gate));
+  reads_waiting_leader_.clear();
+  if (reads->empty()) return;
+  if (!is_leader_) {
+    Status s = NotLeaderStatus();
+    for (auto& gate : *reads) gate(s);
+    reads->clear();
+    return;
+  }
+  std::string context = std::to_string(next_read_context_++);
+  Status s = raft_->ReadIndex(context);
+  if (!s.ok()) {
+    // A new leader cannot serve reads before committing in its term; the
+    // no-op it appended commits within a round trip. Retry next iteration.
+    for (auto& gate : *reads) reads_waiting_leader_.push_back(std::move(gate));
+    reads->clear();
+    return;
+  }
+  read_batches_[context] = ReadBatch{0, std::move(*reads)};
+  reads->clear();
+}
+
+}  // namespace shardkv::server

@@ -1,0 +1,181 @@
+// Replica: one member of a shard's Raft group -- the Ready driver.
+//
+// Owns the storage (RocksDB engine, Raft log, state machine), the Raft core
+// and one thread, "raft-loop", which alone touches the core and applies the
+// log. gRPC handlers hand work to it through queues and get called back
+// from it; they never block on it.
+//
+// Each loop iteration: tick -> step received messages -> propose queued
+// writes (packed into one CommandBatch entry per loop, so all writes of the
+// iteration share one entry and one fsync) -> start one ReadIndex for all
+// queued linearizable reads -> handle every Ready:
+//   persist (one synced write) -> send -> apply -> answer waiters -> Advance.
+//
+// Thread-safety: public methods are thread-safe.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "node/raft/raw_node.h"
+#include "node/server/node_config.h"
+#include "node/server/transport.h"
+#include "node/storage/engine.h"
+#include "node/storage/raft_log_store.h"
+#include "node/storage/state_machine.h"
+#include "shardkv/internal/command.pb.h"
+#include "shardkv/v1/kv.pb.h"
+
+namespace shardkv::server {
+
+// Where the leader is, for NOT_LEADER answers.
+struct LeaderHint {
+  raft::NodeId id = raft::kNoNode;
+  std::string address;
+};
+
+class Replica : public SnapshotProvider {
+ public:
+  // Called once with the outcome of a write; on the raft-loop thread.
+  // A non-OK status with NOT_LEADER means the outcome is unknown unless the
+  // status says otherwise; retrying with the same RequestId is safe.
+  using WriteDone =
+      std::function<void(const Status&, const storage::ApplyResult&)>;
+  // Called once a linearizable read may be served (OK), or failed.
+  using ReadGate = std::function<void(const Status&)>;
+  using AdminDone = std::function<void(const Status&)>;
+
+  explicit Replica(NodeConfig config);
+  ~Replica() override;
+
+  // Opens the data dir (bootstrapping a new group if it is empty and
+  // --peers names this node) and starts the loop.
+  Status Start();
+  void Stop();
+
+  // Writes: `command` gets now_ms stamped by the loop when proposed.
+  void Propose(internal::Command command, WriteDone done);
+  // Linearizable reads: `gate` is called once applied >= a ReadIndex taken
+  // after the call; the caller then reads the state machine.
+  void WaitReadable(ReadGate gate);
+  const storage::StateMachine& state_machine() const { return *machine_; }
+
+  // Peer traffic (from the RaftTransport service).
+  void Receive(std::vector<raft::Message> messages, raft::NodeId from,
+               const std::string& from_address);
+  // Streams snapshots in (receiver side); see SnapshotProvider for out.
+  std::unique_ptr<storage::SnapshotSink> BeginSnapshotInstall();
+  // Installs a fully received image and steps its kSnapshot message.
+  Status FinishSnapshotInstall(std::unique_ptr<storage::SnapshotSink> sink,
+                               raft::Message message);
+
+  // Admin.
+  void ChangeMembership(raft::ConfChange change, AdminDone done);
+  void TransferLeadership(raft::NodeId to, AdminDone done);
+  v1::StatusResponse GetStatus() const;
+  LeaderHint Leader() const;
+  bool IsLeader() const { return is_leader_.load(); }
+  const NodeConfig& config() const { return config_; }
+
+  // SnapshotProvider (snapshot-sender thread).
+  bool WriteSnapshot(raft::Message message,
+                     const std::function<bool(const internal::SnapshotChunk&)>&
+                         write) override;
+
+ private:
+  struct PendingWrite {
+    raft::Term term = 0;
+    std::vector<WriteDone> done;  // one per command in the entry
+  };
+  struct PendingAdmin {
+    raft::Term term = 0;
+    AdminDone done;
+  };
+  struct ReadBatch {
+    raft::Index index = 0;  // 0 until the ReadState arrives
+    std::vector<ReadGate> gates;
+  };
+  using Task = std::function<void()>;
+
+  Status OpenStorage();
+  void Loop();
+  void RunIteration(std::vector<raft::Message>* inbox,
+                    std::vector<std::pair<internal::Command, WriteDone>>* writes,
+                    std::vector<ReadGate>* reads, std::vector<Task>* tasks);
+  void ProposeWrites(
+      std::vector<std::pair<internal::Command, WriteDone>>* writes);
+  void StartReadIndex(std::vector<ReadGate>* reads);
+  void HandleReady();
+  void ApplyCommitted(const std::vector<raft::Entry>& entries);
+  void CompleteWrites(const raft::Entry& entry,
+                      const std::vector<storage::ApplyResult>* results);
+  void ApplyConfChangeEntry(const raft::Entry& entry);
+  void ReleaseReads();
+  void FailAllPending(const shardkv::Status& status);
+  void Maintenance();
+  void MaybeCompact();
+  void PublishStatus();
+  void PublishStatusIfDue();
+  void UpdateSoftState(const raft::SoftState& soft);
+  // Runs `push` under mu_ (it appends to a queue) and wakes the loop.
+  void Enqueue(std::function<void()> push);
+  shardkv::Status NotLeaderStatus() const;
+  [[noreturn]] void Fatal(const std::string& what,
+                          const shardkv::Status& status);
+
+  const NodeConfig config_;
+  std::unique_ptr<storage::Engine> engine_;
+  std::unique_ptr<storage::RaftLogStore> log_;
+  std::unique_ptr<storage::StateMachine> machine_;
+  std::unique_ptr<raft::LogStorage> conf_storage_;  // log_ + applied conf
+  std::unique_ptr<raft::RawNode> raft_;  // raft-loop thread only
+  std::unique_ptr<Transport> transport_;
+
+  // Owned by the raft-loop thread.
+  std::map<raft::Index, PendingWrite> pending_writes_;
+  std::map<raft::Index, PendingAdmin> pending_admin_;
+  std::map<std::string, ReadBatch> read_batches_;  // by ReadIndex context
+  std::vector<ReadGate> reads_waiting_leader_;     // no commit in term yet
+  uint64_t next_read_context_ = 1;
+  raft::Index applied_ = 0;
+  raft::Index durable_applied_ = 0;  // applied and covered by an fsync
+  raft::Term term_ = 0;
+  int64_t last_clock_ms_ = 0;
+  struct PendingTransfer {
+    raft::NodeId target;
+    std::chrono::steady_clock::time_point deadline;
+    AdminDone done;
+  };
+  std::vector<PendingTransfer> pending_transfers_;
+  raft::NodeId last_logged_leader_ = raft::kNoNode;
+  std::chrono::steady_clock::time_point next_status_;
+
+  // Inbox, filled by any thread.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<raft::Message> inbox_;                                // mu_
+  std::vector<std::pair<internal::Command, WriteDone>> writes_;     // mu_
+  std::vector<ReadGate> reads_;                                     // mu_
+  std::vector<Task> tasks_;                                         // mu_
+  bool stopping_ = false;                                           // mu_
+
+  // Published by the loop for Status()/Leader() from other threads.
+  mutable std::mutex status_mu_;
+  v1::StatusResponse status_;  // GUARDED_BY(status_mu_)
+  std::atomic<bool> is_leader_{false};
+  std::atomic<raft::NodeId> leader_id_{raft::kNoNode};
+
+  std::thread loop_thread_;
+};
+
+}  // namespace shardkv::server

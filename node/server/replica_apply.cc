@@ -1,0 +1,219 @@
+// The Ready handler: persist -> send -> apply -> answer waiters -> Advance.
+#include <cstdlib>
+
+#include "common/log.h"
+#include "node/server/replica.h"
+
+namespace shardkv::server {
+
+Status Replica::NotLeaderStatus() const {
+  raft::NodeId lead = leader_id_.load();
+  std::string addr = lead == raft::kNoNode ? "" : transport_->AddressOf(lead);
+  std::string msg = "not the leader";
+  msg += lead == raft::kNoNode
+             ? "; no leader known (election in progress?)"
+             : "; leader is " + std::to_string(lead) + " at " + addr;
+  return Unavailable(msg);
+}
+
+void Replica::HandleReady() {
+  while (raft_->HasReady()) {
+    raft::Ready rd = raft_->GetReady();
+    if (rd.soft_state) UpdateSoftState(*rd.soft_state);
+    if (rd.snapshot) {
+      Status s = log_->ApplySnapshot(*rd.snapshot);
+      if (!s.ok()) Fatal("rebasing the log on a snapshot", s);
+      applied_ = std::max(applied_, rd.snapshot->index);
+      for (const auto& [id, addr] : machine_->applied().addresses) {
+        transport_->SetAddress(id, addr);
+      }
+    }
+    if (rd.hard_state || !rd.entries.empty()) {
+      raft::Index applied_before_sync = applied_;
+      Status s = log_->Save(rd.hard_state, rd.entries, /*sync=*/true);
+      if (!s.ok()) Fatal("persisting the Raft log", s);
+      durable_applied_ = applied_before_sync;
+      if (rd.hard_state) term_ = rd.hard_state->term;
+    }
+    if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
+    ApplyCommitted(rd.committed_entries);
+    for (const raft::ReadState& rs : rd.read_states) {
+      auto it = read_batches_.find(rs.context);
+      if (it != read_batches_.end()) it->second.index = rs.index;
+    }
+    ReleaseReads();
+    raft_->Advance(rd);
+  }
+}
+
+void Replica::Fatal(const std::string& what, const Status& status) {
+  // Continuing without a durable log could acknowledge writes that a crash
+  // would lose. Stop instead; the data dir stays consistent and the
+  // replica resumes from it once the cause (e.g. a full disk) is fixed.
+  SHARDKV_LOG(kError) << "FATAL: " << what << " failed: "
+                      << status.ToString()
+                      << " -- stopping this replica to protect the data";
+  std::_Exit(3);
+}
+
+void Replica::ApplyCommitted(const std::vector<raft::Entry>& entries) {
+  std::vector<raft::Entry> normal;
+  auto flush = [&] {
+    if (normal.empty()) return;
+    std::vector<std::vector<storage::ApplyResult>> results;
+    Status s = machine_->ApplyEntries(normal, &results);
+    if (!s.ok()) Fatal("applying committed entries", s);
+    for (size_t i = 0; i < normal.size(); ++i) {
+      CompleteWrites(normal[i], i < results.size() ? &results[i] : nullptr);
+    }
+    applied_ = normal.back().index;
+    normal.clear();
+  };
+  for (const raft::Entry& e : entries) {
+    if (e.index <= applied_) continue;  // already in the state machine
+    if (e.type == raft::EntryType::kConfChange) {
+      flush();
+      ApplyConfChangeEntry(e);
+      applied_ = e.index;
+    } else {
+      normal.push_back(e);
+    }
+  }
+  flush();
+}
+
+void Replica::CompleteWrites(const raft::Entry& entry,
+                             const std::vector<storage::ApplyResult>* results) {
+  auto it = pending_writes_.find(entry.index);
+  if (it == pending_writes_.end()) return;
+  PendingWrite pending = std::move(it->second);
+  pending_writes_.erase(it);
+  if (pending.term != entry.term) {
+    // Another leader's entry took this index: ours was never committed.
+    Status s = Unavailable("leadership changed before the write committed; "
+                           "it was not applied, retry");
+    for (auto& done : pending.done) done(s, {});
+    return;
+  }
+  for (size_t k = 0; k < pending.done.size(); ++k) {
+    if (results == nullptr || k >= results->size()) {
+      pending.done[k](Internal("no apply result for the write"), {});
+    } else {
+      pending.done[k]((*results)[k].status, (*results)[k]);
+    }
+  }
+}
+
+void Replica::ApplyConfChangeEntry(const raft::Entry& entry) {
+  auto change = raft::ConfChange::Decode(entry.data);
+  if (!change) Fatal("decoding a membership change", DataLoss(""));
+  raft::ConfState conf = raft_->ApplyConfChange(*change);
+  Status s = machine_->ApplyConfChange(entry, *change, conf);
+  if (!s.ok()) Fatal("recording a membership change", s);
+  if (change->type == raft::ConfChangeType::kRemove) {
+    transport_->RemovePeer(change->node);
+  } else if (!change->context.empty()) {
+    transport_->SetAddress(change->node, change->context);
+  }
+  SHARDKV_LOG(kInfo) << "membership change applied at " << entry.index
+                     << ": node " << change->node << " "
+                     << (change->type == raft::ConfChangeType::kAddLearner
+                             ? "added as learner"
+                         : change->type == raft::ConfChangeType::kPromote
+                             ? "promoted to voter"
+                             : "removed");
+  auto it = pending_admin_.find(entry.index);
+  if (it == pending_admin_.end()) return;
+  AdminDone done = std::move(it->second.done);
+  bool ours = it->second.term == entry.term;
+  pending_admin_.erase(it);
+  done(ours ? Status::Ok()
+            : Unavailable("leadership changed; the change was not applied"));
+}
+
+void Replica::ReleaseReads() {
+  for (auto it = read_batches_.begin(); it != read_batches_.end();) {
+    if (it->second.index == 0 || it->second.index > applied_) {
+      ++it;
+      continue;
+    }
+    for (auto& gate : it->second.gates) gate(Status::Ok());
+    it = read_batches_.erase(it);
+  }
+}
+
+void Replica::FailAllPending(const Status& status) {
+  for (auto& [index, pending] : pending_writes_) {
+    for (auto& done : pending.done) done(status, {});
+  }
+  pending_writes_.clear();
+  for (auto& [index, pending] : pending_admin_) pending.done(status);
+  pending_admin_.clear();
+  for (auto& [ctx, batch] : read_batches_) {
+    for (auto& gate : batch.gates) gate(status);
+  }
+  read_batches_.clear();
+  for (auto& gate : reads_waiting_leader_) gate(status);
+  reads_waiting_leader_.clear();
+}
+
+void Replica::UpdateSoftState(const raft::SoftState& soft) {
+  bool was_leader = is_leader_.load();
+  bool leader_now = soft.role == raft::Role::kLeader;
+  leader_id_ = soft.leader;
+  is_leader_ = leader_now;
+  if (was_leader != leader_now || soft.leader != last_logged_leader_) {
+    SHARDKV_LOG(kInfo) << "role " << raft::RoleName(soft.role) << ", leader "
+                       << soft.leader;
+    last_logged_leader_ = soft.leader;
+  }
+  if (was_leader && !leader_now) {
+    // Writes in flight may still commit under the next leader: their
+    // outcome is unknown. Clients retry with the same request id.
+    FailAllPending(NotLeaderStatus());
+  }
+  for (auto it = pending_transfers_.begin(); it != pending_transfers_.end();) {
+    if (soft.leader == it->target) {
+      it->done(Status::Ok());
+      it = pending_transfers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Replica::Maintenance() {
+  MaybeCompact();
+  auto reclaimed = machine_->ReclaimExpired(10000);
+  if (reclaimed.ok() && *reclaimed > 0) {
+    SHARDKV_LOG(kDebug) << "reclaimed " << *reclaimed << " expired keys";
+  }
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = pending_transfers_.begin(); it != pending_transfers_.end();) {
+    if (now < it->deadline) {
+      ++it;
+      continue;
+    }
+    it->done(Unavailable("leadership transfer to " +
+                         std::to_string(it->target) +
+                         " did not complete in time"));
+    it = pending_transfers_.erase(it);
+  }
+}
+
+void Replica::MaybeCompact() {
+  raft::Index first = log_->FirstIndex();
+  if (durable_applied_ < first + config_.log_retain_entries +
+                             config_.compact_every_entries) {
+    return;
+  }
+  raft::Index upto = durable_applied_ - config_.log_retain_entries;
+  Status s = log_->Compact(upto);
+  if (!s.ok()) {
+    SHARDKV_LOG(kWarning) << "log compaction failed: " << s.ToString();
+    return;
+  }
+  SHARDKV_LOG(kInfo) << "compacted the log up to " << upto;
+}
+
+}  // namespace shardkv::server
