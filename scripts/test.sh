@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it. Installs what it needs, builds, then:
+#   1. every test (unit, Raft simulation, storage, multi-process fault tests)
+#      on the release build;
+#   2. the unit tests again under AddressSanitizer + UBSan.
+# Usage: scripts/test.sh [--quick]   (--quick skips the sanitizer pass)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+start=$(date +%s)
+
+scripts/build.sh release
+echo "== tests (release build)"
+ctest --test-dir build --output-on-failure --timeout 900 \
+  -j "${SHARDKV_TEST_JOBS:-2}"
+
+if [ "$quick" -eq 0 ]; then
+  scripts/build.sh asan
+  echo "== unit tests under ASan/UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure --timeout 900 -L unit \
+      -j "${SHARDKV_TEST_JOBS:-2}"
+fi
+echo "test.sh: all tests passed in $(( $(date +%s) - start ))s"
