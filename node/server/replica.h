@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -116,7 +117,7 @@ class Replica : public SnapshotProvider {
       std::vector<std::pair<internal::Command, WriteDone>>* writes);
   void StartReadIndex(std::vector<ReadGate>* reads);
   void HandleReady();
-  void ApplyCommitted(const std::vector<raft::Entry>& entries);
+  void ApplyCommitted(std::span<const raft::Entry> entries);
   void CompleteWrites(const raft::Entry& entry,
                       const std::vector<storage::ApplyResult>* results);
   void ApplyConfChangeEntry(const raft::Entry& entry);
@@ -149,7 +150,6 @@ class Replica : public SnapshotProvider {
   uint64_t next_read_context_ = 1;
   raft::Index applied_ = 0;
   raft::Index durable_applied_ = 0;  // applied and covered by an fsync
-  raft::Term term_ = 0;
   int64_t last_clock_ms_ = 0;
   struct PendingTransfer {
     raft::NodeId target;

@@ -1,5 +1,6 @@
 // The Ready handler: persist -> send -> apply -> answer waiters -> Advance.
 #include <cstdlib>
+#include <span>
 
 #include "common/log.h"
 #include "node/server/replica.h"
@@ -28,15 +29,35 @@ void Replica::HandleReady() {
         transport_->SetAddress(id, addr);
       }
     }
+    // A leader may send its appends while it writes them itself (thesis
+    // 10.2.1): the entries commit once a quorum has them durably, and the
+    // leader acknowledges nothing before its own write below completes.
+    // Everyone else must persist before answering.
+    bool sent = false;
+    if (is_leader_ && !rd.messages.empty()) {
+      transport_->Send(std::move(rd.messages));
+      sent = true;
+    }
+    // Committed entries already in the durable log can be applied (and
+    // their writers answered) before this Ready's fsync.
+    raft::Index durable_last = log_->LastIndex();
+    std::span<const raft::Entry> committed(rd.committed_entries);
+    size_t durable_count = 0;
+    while (durable_count < committed.size() &&
+           committed[durable_count].index <= durable_last) {
+      ++durable_count;
+    }
+    ApplyCommitted(committed.first(durable_count));
     if (rd.hard_state || !rd.entries.empty()) {
       raft::Index applied_before_sync = applied_;
       Status s = log_->Save(rd.hard_state, rd.entries, /*sync=*/true);
       if (!s.ok()) Fatal("persisting the Raft log", s);
       durable_applied_ = applied_before_sync;
-      if (rd.hard_state) term_ = rd.hard_state->term;
     }
-    if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
-    ApplyCommitted(rd.committed_entries);
+    if (!sent && !rd.messages.empty()) {
+      transport_->Send(std::move(rd.messages));
+    }
+    ApplyCommitted(committed.subspan(durable_count));
     for (const raft::ReadState& rs : rd.read_states) {
       auto it = read_batches_.find(rs.context);
       if (it != read_batches_.end()) it->second.index = rs.index;
@@ -56,7 +77,7 @@ void Replica::Fatal(const std::string& what, const Status& status) {
   std::_Exit(3);
 }
 
-void Replica::ApplyCommitted(const std::vector<raft::Entry>& entries) {
+void Replica::ApplyCommitted(std::span<const raft::Entry> entries) {
   std::vector<raft::Entry> normal;
   auto flush = [&] {
     if (normal.empty()) return;
