@@ -1,0 +1,100 @@
+// Usage texts of the `shardkv` CLI (declared in command_line.h).
+#include <map>
+#include <string>
+
+#include "client/cli/command_line.h"
+
+namespace shardkv::cli {
+namespace {
+
+constexpr char kOverview[] = R"TXT(shardkv - client for a shardkv cluster
+
+usage: shardkv [--endpoints host:port,...] [--timeout 5s] COMMAND [ARGS]
+
+data:
+  get KEY [--stale] [-v]            print the value of KEY
+  set KEY VALUE [--ttl 10s] [--if-absent | --if-version N]
+  del KEY [--if-version N]
+admin:
+  status                            every replica's role, term, indexes
+  member add ID ADDRESS | member promote ID | member remove ID
+  leader transfer [ID]
+local cluster and load:
+  playground --shards 1 --replicas 3 [--data-dir DIR] [--port 7001]
+  bench [--clients 64] [--duration 10s] ...
+
+global flags:
+  --endpoints   replicas to talk to (default: $SHARDKV_ENDPOINTS, else
+                127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003)
+  --timeout     deadline of each command, retries included (default 5s)
+
+exit codes: 0 ok, 1 key not found, 2 bad usage, 3 condition failed,
+            4 other error (unreachable, timeout, rejected by the server)
+`shardkv help COMMAND` or `shardkv COMMAND --help` for details.
+)TXT";
+
+const std::map<std::string, std::string>& Topics() {
+  static const std::map<std::string, std::string> topics = {
+      {"get", R"TXT(usage: shardkv get KEY [--stale] [-v|--verbose]
+Prints the value of KEY on stdout, followed by a newline.
+  --stale     read from any replica's applied state (may be behind);
+              default is a linearizable read served by the leader
+  -v          also print version and remaining TTL on stderr
+A missing key prints "not found" on stderr and exits 1.
+)TXT"},
+      {"set", R"TXT(usage: shardkv set KEY VALUE [--ttl 10s] [--if-absent | --if-version N]
+Writes VALUE; prints "OK version=N" with the key's new version.
+  --ttl DURATION   expire after DURATION (500ms, 10s, 5m, 1h)
+  --if-absent      write only if KEY does not exist
+  --if-version N   write only if KEY exists with version N
+A failed condition prints the key's current version on stderr, exits 3.
+Use `--` before a VALUE that starts with '-'.
+)TXT"},
+      {"del", R"TXT(usage: shardkv del KEY [--if-version N]
+Deletes KEY; prints "OK deleted" or "OK (not found)".
+  --if-version N   delete only if KEY exists with version N (else exit 3)
+)TXT"},
+      {"status", R"TXT(usage: shardkv status
+Asks every endpoint's Admin.Status and prints one row per replica: id,
+address, role, term, leader, commit and applied index, ready. Unreachable
+endpoints are shown as such. Exits 4 when no endpoint answers.
+)TXT"},
+      {"member", R"TXT(usage: shardkv member add ID ADDRESS
+       shardkv member promote ID
+       shardkv member remove ID
+Changes the shard's membership through its leader, one change at a time:
+add a learner, let it catch up (see `status`), promote it to voter.
+Prints the resulting member list.
+)TXT"},
+      {"leader", R"TXT(usage: shardkv leader transfer [ID]
+Asks the leader to hand leadership to replica ID (default: the most
+caught-up voter) and prints the new leader's id.
+)TXT"},
+      {"playground", R"TXT(usage: shardkv playground --shards 1 --replicas 3 [--data-dir DIR] [--port BASE]
+Starts REPLICAS shardkv-node processes on 127.0.0.1:BASE.. (default 7001)
+with data in DIR/node-<id> (default ./playground-data) and logs in
+DIR/node-<id>.log, waits for a leader, prints "endpoints: ..." and runs
+until Ctrl-C or SIGTERM, then stops the nodes. Started again on the same
+DIR, the nodes restart from their data. shardkv-node is looked up next to
+this binary, or at $SHARDKV_NODE_BIN. Only --shards 1 for now.
+)TXT"},
+      {"bench", R"TXT(usage: shardkv bench [--clients 64] [--duration 10s] [--warmup 2s]
+                    [--value-size 256] [--keys 100000] [--read-ratio 0.5]
+                    [--consistency linearizable|stale] [--load]
+Closed-loop load: CLIENTS concurrent clients, each with one request in
+flight, uniform keys over KEYS. Prints throughput (overall and per op),
+latency p50/p99/p99.9/max and errors by code. Only the DURATION after
+WARMUP is measured. --load first writes every key once.
+)TXT"},
+  };
+  return topics;
+}
+
+}  // namespace
+
+std::string HelpText(const std::string& topic) {
+  auto it = Topics().find(topic);
+  return it == Topics().end() ? kOverview : it->second;
+}
+
+}  // namespace shardkv::cli
