@@ -4,9 +4,13 @@
 //   raft_state  "hard_state", "log_base" (snapshot meta of the compaction
 //               point), "conf_state" (bootstrap membership)
 //   data        user key -> value record (version, expiry, value)
-//   sessions    client id -> last applied sequence and its result
-//   meta        "applied" (index, term, applied clock), "members"
-//               (conf state and id -> address), snapshot-install marker
+//   sessions    'c' + client id -> last applied sequence and its result;
+//               't' + last seen + client id -> "" (expiry index)
+//   meta        "applied": index, term, applied clock, conf state and
+//               id -> address, in one record (see records.h)
+//
+// A snapshot install in progress keeps its files in
+// <dir>/snapshot-install.tmp until they are ingested.
 //
 // All column families share one WAL, so a write batch that touches several
 // of them is atomic, and a synced write makes every earlier write durable.

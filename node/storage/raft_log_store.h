@@ -53,7 +53,31 @@ class RaftLogStore : public raft::LogStorage {
   raft::Index FirstIndex() const override;
   raft::Index LastIndex() const override;
   raft::SnapshotMeta Snapshot() const override;
-  // (private members chosen by the implementation)
+
+  // Bounds of the in-memory tail cache (tests may lower them).
+  void SetCacheLimits(size_t max_entries, uint64_t max_bytes);
+
+ private:
+  // Reads [lo, hi) from RocksDB, appending to `out` until `budget` bytes.
+  Status ReadFromDisk(raft::Index lo, raft::Index hi, uint64_t* budget,
+                      std::vector<raft::Entry>* out) const;
+  // Folds the conf changes in (base_.index, upto] into `conf`.
+  Status FoldConfChanges(raft::Index upto, raft::ConfState* conf) const;
+  void CacheAppend(const std::vector<raft::Entry>& entries);
+  void CacheTruncateFrom(raft::Index index);
+  void CacheEvict();
+
+  Engine* const engine_;
+  raft::HardState hard_state_;
+  raft::ConfState bootstrap_conf_;
+  // Compaction point: entries <= base_.index are gone.
+  raft::SnapshotMeta base_;
+  raft::Index last_index_ = 0;
+  // The newest entries, contiguous and ending at last_index_ when not empty.
+  std::deque<raft::Entry> cache_;
+  uint64_t cache_bytes_ = 0;
+  size_t cache_max_entries_ = 4096;
+  uint64_t cache_max_bytes_ = 64ull << 20;
 };
 
 }  // namespace shardkv::storage

@@ -117,6 +117,9 @@ class SnapshotSource {
   // Returns false when the image is exhausted (nothing filled).
   virtual bool NextChunk(uint64_t max_bytes,
                          internal::SnapshotChunk* chunk) = 0;
+  // Once NextChunk() returned false: OK when the image is complete, else
+  // the read error that ended it (the stream must then be abandoned).
+  virtual Status status() const = 0;
 };
 
 class SnapshotSink {

@@ -1,0 +1,148 @@
+#include "node/storage/engine.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include "common/log.h"
+
+namespace shardkv::storage {
+namespace {
+
+// Column family names, indexed by Column.
+const char* const kColumnNames[] = {"raft_log", "raft_state", "data",
+                                    "sessions", "meta"};
+constexpr size_t kColumnCount = sizeof(kColumnNames) / sizeof(kColumnNames[0]);
+
+rocksdb::CompressionType BestCompression() {
+  for (auto type : {rocksdb::kLZ4Compression, rocksdb::kSnappyCompression}) {
+    for (auto supported : rocksdb::GetSupportedCompressions()) {
+      if (supported == type) return type;
+    }
+  }
+  return rocksdb::kNoCompression;
+}
+
+rocksdb::DBOptions MakeDbOptions() {
+  rocksdb::DBOptions o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  // Two cores: one flush and one compaction at a time is plenty.
+  o.max_background_jobs = 2;
+  o.bytes_per_sync = 1 << 20;
+  // The raft log is written (and soon deleted) all the time; bounding the
+  // WAL forces its memtable to flush instead of pinning old WAL files.
+  o.max_total_wal_size = 256ull << 20;
+  o.keep_log_file_num = 4;
+  o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  return o;
+}
+
+// Short-lived, append-then-delete data read mostly from our own cache:
+// no compression, a small private block cache, no bloom filter (reads are
+// range scans by index).
+rocksdb::ColumnFamilyOptions RaftLogOptions(const EngineOptions& options) {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = options.write_buffer_bytes;
+  o.max_write_buffer_number = 3;
+  o.compression = rocksdb::kNoCompression;
+  o.compaction_style = rocksdb::kCompactionStyleLevel;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = rocksdb::NewLRUCache(8 << 20);
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+// Point lookups by user key: shared LRU block cache and bloom filters.
+rocksdb::ColumnFamilyOptions DataOptions(
+    const std::shared_ptr<rocksdb::Cache>& cache, uint64_t write_buffer_bytes) {
+  rocksdb::ColumnFamilyOptions o;
+  o.write_buffer_size = write_buffer_bytes;
+  o.compaction_style = rocksdb::kCompactionStyleLevel;
+  o.level_compaction_dynamic_level_bytes = true;
+  o.compression = BestCompression();
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.cache_index_and_filter_blocks = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  t.block_size = 16 << 10;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  return o;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& dir,
+                                               const EngineOptions& options) {
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (size_t i = 0; i < kColumnCount; ++i) {
+    rocksdb::ColumnFamilyOptions cf;
+    switch (static_cast<Column>(i)) {
+      case Column::kRaftLog:
+        cf = RaftLogOptions(options);
+        break;
+      case Column::kData:
+        cf = DataOptions(cache, options.write_buffer_bytes);
+        break;
+      default:  // small: sessions, raft_state, meta
+        cf = DataOptions(cache, 8 << 20);
+        break;
+    }
+    families.emplace_back(kColumnNames[i], cf);
+  }
+  // The default column family is required by RocksDB but unused.
+  families.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                        rocksdb::ColumnFamilyOptions());
+
+  std::unique_ptr<Engine> engine(new Engine());
+  engine->dir_ = dir;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(MakeDbOptions(), dir, families, &engine->handles_, &db);
+  if (!s.ok()) return FromRocks(s, "opening the database in " + dir);
+  engine->db_.reset(db);
+  return engine;
+}
+
+Engine::~Engine() {
+  if (!db_) return;
+  for (auto* handle : handles_) {
+    rocksdb::Status s = db_->DestroyColumnFamilyHandle(handle);
+    if (!s.ok())
+      SHARDKV_LOG(kWarning) << "closing column family: " << s.ToString();
+  }
+  rocksdb::Status s = db_->Close();
+  if (!s.ok())
+    SHARDKV_LOG(kWarning) << "closing " << dir_ << ": " << s.ToString();
+  db_.reset();
+}
+
+rocksdb::ColumnFamilyHandle* Engine::cf(Column column) const {
+  return handles_[static_cast<size_t>(column)];
+}
+
+Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::Ok();
+  const std::string detail = what + ": " + s.ToString();
+  if (s.IsNoSpace() ||
+      s.ToString().find("No space left on device") != std::string::npos) {
+    return ResourceExhausted("disk full while " + detail);
+  }
+  if (s.IsCorruption()) return DataLoss("corrupt data while " + detail);
+  if (s.IsIOError()) return Unavailable("I/O error while " + detail);
+  if (s.IsNotFound()) return NotFound(detail);
+  if (s.IsInvalidArgument()) return InvalidArgument(detail);
+  if (s.IsNotSupported()) return Status(Code::kUnimplemented, detail);
+  if (s.IsAborted()) return Status(Code::kAborted, detail);
+  if (s.IsTimedOut()) return Status(Code::kDeadlineExceeded, detail);
+  if (s.IsBusy() || s.IsTryAgain() || s.IsShutdownInProgress() ||
+      s.IsIncomplete()) {
+    return Unavailable(detail);
+  }
+  return Internal(detail);
+}
+
+}  // namespace shardkv::storage

@@ -1,0 +1,45 @@
+// State shared by the StateMachine and its snapshot sinks. Internal to
+// node/storage.
+//
+// Thread-safety: `write_mu` serializes every writer of the data, sessions
+// and meta column families (apply, reclaim, snapshot install), so a
+// read-modify-write never races another. `mu` guards the cached applied
+// state, read by any thread.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include "node/storage/engine.h"
+#include "node/storage/state_machine.h"
+
+namespace shardkv::storage {
+
+struct StateMachineCore {
+  explicit StateMachineCore(Engine* e) : engine(e) {}
+
+  AppliedState applied() const {
+    std::lock_guard<std::mutex> lock(mu);
+    return applied_state;
+  }
+  void set_applied(const AppliedState& state) {
+    std::lock_guard<std::mutex> lock(mu);
+    applied_state = state;
+  }
+
+  Engine* const engine;
+  std::mutex write_mu;
+  std::string reclaim_cursor;  // GUARDED_BY(write_mu)
+  mutable std::mutex mu;
+  AppliedState applied_state;  // GUARDED_BY(mu)
+};
+
+// Directory of an install in progress (under the engine's directory).
+std::string InstallDir(const Engine& engine);
+// Removes what an interrupted install left behind.
+Status RemoveInterruptedInstall(const Engine& engine);
+
+std::unique_ptr<SnapshotSource> NewSnapshotSource(Engine* engine);
+std::unique_ptr<SnapshotSink> NewSnapshotSink(StateMachineCore* core);
+
+}  // namespace shardkv::storage
