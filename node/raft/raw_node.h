@@ -50,6 +50,9 @@ struct Config {
   // Proposals are refused (kResourceExhausted) beyond this many bytes of
   // uncommitted entries at the leader.
   uint64_t max_uncommitted_bytes = 64 << 20;
+  // Upper bound of the committed entries' bytes in one Ready (at least one
+  // entry is always handed out).
+  uint64_t max_committed_bytes_per_ready = 16 << 20;
   // Last index the caller has already applied (restart from a data dir).
   Index applied = 0;
   // Seed of the deterministic generator for election timeouts.
@@ -136,6 +139,12 @@ class RawNode {
   // caller persisting a ConfState with the initial voters before creating
   // the RawNode (InitialConfState); a replica joining an existing group
   // starts with an empty ConfState and learns it from the leader.
+  // Bootstrapping writes the initial membership into the log: the first
+  // Ready of a new group's replica holds committed kConfChange entries of
+  // term 1 at indexes 1..n (kPromote per initial voter, kAddLearner per
+  // initial learner, sorted by id); applying them is a no-op
+  // (ApplyConfChange), but a replica added later learns the membership
+  // from them.
   RawNode(const Config& config, const LogStorage* storage);
   ~RawNode();
   RawNode(const RawNode&) = delete;
