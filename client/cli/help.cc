@@ -39,7 +39,7 @@ const std::map<std::string, std::string>& Topics() {
 Prints the value of KEY on stdout, followed by a newline.
   --stale     read from any replica's applied state (may be behind);
               default is a linearizable read served by the leader
-  -v          also print version and remaining TTL on stderr
+  -v          also print "version=N ttl=T" on a second line
 A missing key prints "not found" on stderr and exits 1.
 )TXT"},
       {"set", R"TXT(usage: shardkv set KEY VALUE [--ttl 10s] [--if-absent | --if-version N]

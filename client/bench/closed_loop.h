@@ -1,0 +1,58 @@
+// The closed-loop driver: N clients, each with exactly one operation in
+// flight against a Target; a client issues its next operation from the
+// completion of the previous one, so no thread per client is needed.
+// Latencies (microseconds) and outcomes are recorded per client and merged
+// at the end; only operations completing inside the measurement window
+// count.
+//
+// RunClosedLoop blocks the calling thread until every client has stopped.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "client/bench/histogram.h"
+#include "client/bench/target.h"
+#include "client/bench/workload.h"
+
+namespace shardkv::bench {
+
+using BenchClock = std::chrono::steady_clock;
+
+struct OpStats {
+  Histogram latency_us;  // successful operations only
+  uint64_t ok = 0;
+  std::map<Code, uint64_t> errors;
+  void Merge(const OpStats& other);
+};
+
+struct LoopResult {
+  std::array<OpStats, kOpTypeCount> ops;
+  std::chrono::duration<double> measured{0};  // the window's actual length
+  uint64_t total_ok() const;
+  uint64_t total_errors() const;
+};
+
+// The next operation of `client`, or nullopt when it has nothing more to do.
+using NextOperation =
+    std::function<std::optional<Operation>(int client, std::mt19937_64& rng)>;
+
+struct LoopOptions {
+  int clients = 64;
+  // Operations completing in [measure_from, stop_at) are recorded; no
+  // operation starts at or after stop_at.
+  BenchClock::time_point measure_from;
+  BenchClock::time_point stop_at;
+};
+
+LoopResult RunClosedLoop(Target& target, const std::string& value,
+                         const LoopOptions& options,
+                         const NextOperation& next);
+
+}  // namespace shardkv::bench
