@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "node/storage/raft_log_store.h"
@@ -90,6 +91,16 @@ TEST(EngineTest, DiskFullIsResourceExhausted) {
     ASSERT_FALSE(failure.ok()) << "16 MiB never filled up";
     EXPECT_EQ(failure.code(), Code::kResourceExhausted) << failure.ToString();
     EXPECT_NE(failure.message().find("disk full"), std::string::npos);
+    std::printf("disk full error: %s\n", failure.ToString().c_str());
+    // Still no crash: later writes fail the same way, reads keep working.
+    Status again = log.Save(
+        std::nullopt,
+        {{1, log.LastIndex() + 1, raft::EntryType::kNormal, value}}, true);
+    EXPECT_FALSE(again.ok());
+    std::vector<raft::Entry> read;
+    Status s = log.Entries(1, saved + 1, UINT64_MAX, &read);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(read.size(), saved);
   }
   ASSERT_GT(saved, 0u);
   // Free space (the WAL of a fresh copy is small) and reopen: what was

@@ -4,7 +4,7 @@
 //
 //   data      key -> version (fixed64), expire_at_ms (fixed64), value
 //   sessions  'c' + client id (BE)              -> Session
-//             't' + last seen (BE) + client id  -> "" (index for expiry)
+//             't' + minute last seen (BE) + client id -> "" (expiry index)
 //   meta      "applied" -> AppliedState (position, clock, conf, addresses)
 //
 // Thread-safety: stateless functions.

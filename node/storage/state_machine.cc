@@ -14,6 +14,15 @@ namespace {
 // A client's de-duplication session ends after this much applied-clock
 // time without a command from it.
 constexpr int64_t kSessionIdleMs = 60 * 60 * 1000;
+// The expiry index files a session under the minute it was last seen, so
+// a busy client rewrites its index entry once a minute, not per command;
+// sessions end up to a minute late.
+constexpr int64_t kSessionBucketMs = 60 * 1000;
+
+int64_t SessionBucket(int64_t last_seen_ms) {
+  return last_seen_ms - (last_seen_ms % kSessionBucketMs + kSessionBucketMs) %
+                            kSessionBucketMs;
+}
 // Sessions are swept at every entry whose index is a multiple of this, at
 // most kSessionSweepLimit at a time: deterministic on every replica
 // whatever batches the server applies.
@@ -122,12 +131,14 @@ ApplyResult Applier::ApplyCommand(const internal::Command& command,
   }
   if (!error->ok() || client == 0) return result;
   auto* cf = engine_->cf(Column::kSessions);
-  if (has_session) {
-    batch_.Delete(cf, SessionIndexKey(session.last_seen_ms, client));
+  const int64_t old_bucket = SessionBucket(session.last_seen_ms);
+  const int64_t new_bucket = SessionBucket(state_.clock_ms);
+  if (!has_session || old_bucket != new_bucket) {
+    if (has_session) batch_.Delete(cf, SessionIndexKey(old_bucket, client));
+    batch_.Put(cf, SessionIndexKey(new_bucket, client), "");
   }
   session = {command.sequence(), state_.clock_ms, result};
   batch_.Put(cf, SessionKey(client), EncodeSession(session));
-  batch_.Put(cf, SessionIndexKey(state_.clock_ms, client), "");
   return result;
 }
 
@@ -222,7 +233,8 @@ Status Applier::SweepSessions() {
          it->Valid() && expired.size() < kSessionSweepLimit; it->Next()) {
       std::string_view key = it->key().ToStringView();
       if (key.size() != 17 || key[0] != kSessionIndexPrefix) break;
-      if (SessionIndexLastSeen(key) + kSessionIdleMs >= state_.clock_ms) break;
+      const int64_t bucket = SessionIndexLastSeen(key);
+      if (bucket + kSessionBucketMs + kSessionIdleMs >= state_.clock_ms) break;
       expired.emplace_back(key);
     }
     SHARDKV_RETURN_IF_ERROR(FromRocks(it->status(), "sweeping sessions"));

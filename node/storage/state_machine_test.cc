@@ -194,14 +194,54 @@ TEST_F(StateMachineTest, RetriedCommandIsNotAppliedTwice) {
 
 TEST_F(StateMachineTest, IdleSessionsExpireAfterAnHour) {
   const int64_t hour = 3600 * 1000;
+  const int64_t minute = 60 * 1000;
   Apply(WithClient(SetCmd("a", "1", 1000), 1, 5));
   Apply(WithClient(SetCmd("b", "1", 1000 + hour / 2), 2, 5));
-  // Enough entries (sweeps run every 16 indexes) an hour later.
-  for (int i = 0; i < 40; ++i) Apply(SetCmd("tick", "x", 2000 + hour));
-  // Client 1's session is gone: its old sequence is applied again.
-  EXPECT_EQ(Apply(WithClient(SetCmd("a", "1", 2000 + hour), 1, 5)).version, 2u);
+  // Just under an hour later (sweeps run every 16 indexes): still there.
+  for (int i = 0; i < 40; ++i) Apply(SetCmd("tick", "x", hour - minute));
+  EXPECT_EQ(Apply(WithClient(SetCmd("a", "1", hour - minute), 1, 5)).version,
+            1u);
+  // Idle for an hour (plus the index's one-minute granularity): gone, so
+  // its old sequence is applied again.
+  const int64_t later = 1000 + hour + 2 * minute;
+  for (int i = 0; i < 40; ++i) Apply(SetCmd("tick", "x", later));
+  EXPECT_EQ(Apply(WithClient(SetCmd("a", "1", later), 1, 5)).version, 2u);
   // Client 2 was seen within the hour: still de-duplicated.
-  EXPECT_EQ(Apply(WithClient(SetCmd("b", "1", 2000 + hour), 2, 5)).version, 1u);
+  EXPECT_EQ(Apply(WithClient(SetCmd("b", "1", later), 2, 5)).version, 1u);
+}
+
+// Sessions expire at the same entry whatever batches the entries were
+// applied in: replicas must not diverge.
+TEST_F(StateMachineTest, SessionExpiryDoesNotDependOnBatching) {
+  const int64_t hour = 3600 * 1000;
+  std::vector<raft::Entry> entries;
+  for (raft::Index i = 1; i <= 64; ++i) {
+    // Clients 1..64, one per entry, while the clock runs 3 hours.
+    entries.push_back(CommandEntry(
+        i, 1, {WithClient(SetCmd("k", "v", i * hour / 20), i, 1)}));
+  }
+  TempDir other_dir;
+  auto other = Engine::Open(other_dir.path(), {});
+  ASSERT_TRUE(other.ok());
+  StateMachine one_batch(other->get());
+  ASSERT_TRUE(one_batch.Load().ok());
+  std::vector<std::vector<ApplyResult>> out;
+  ASSERT_TRUE(one_batch.ApplyEntries(entries, &out).ok());
+  for (const auto& e : entries) {
+    ASSERT_TRUE(sm_->ApplyEntries({e}, &out).ok());
+  }
+  auto dump = [](Engine* engine) {
+    std::vector<std::string> keys;
+    std::unique_ptr<rocksdb::Iterator> it(
+        engine->db()->NewIterator({}, engine->cf(Column::kSessions)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      keys.push_back(it->key().ToString());
+    }
+    return keys;
+  };
+  auto expected = dump(other->get());
+  EXPECT_EQ(dump(engine_.get()), expected);
+  EXPECT_LT(expected.size(), 2u * 64);  // some did expire
 }
 
 TEST_F(StateMachineTest, AppliedStateSurvivesReopen) {
