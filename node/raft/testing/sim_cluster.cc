@@ -22,6 +22,8 @@ SimCluster::SimCluster(const SimOptions& options)
     n.tick_phase = static_cast<int>(rng_() % options_.tick_every);
     n.raw = std::make_unique<RawNode>(ConfigFor(id), n.storage.get());
   }
+  // Persist and apply the bootstrap entries.
+  for (NodeId id : conf.voters) HandleReady(id);
 }
 
 Config SimCluster::ConfigFor(NodeId id) const {
