@@ -130,10 +130,24 @@ class Chaos {
     }
     std::vector<LogPosition> proposed;
     for (int i = 0; i < 5; ++i) {
-      auto pos = cluster_.Propose(cluster_.Leader(),
-                                  "after-heal-" + std::to_string(i));
-      if (!pos.ok()) return "liveness: leader refuses proposals";
-      proposed.push_back(pos->front());
+      // A client retries while a pending leadership transfer (which
+      // refuses proposals) completes or aborts.
+      Status last;
+      bool accepted = cluster_.RunUntil(
+          [&] {
+            auto pos = cluster_.Propose(cluster_.Leader(),
+                                        "after-heal-" + std::to_string(i));
+            if (!pos.ok()) {
+              last = pos.status();
+              return false;
+            }
+            proposed.push_back(pos->front());
+            return true;
+          },
+          500);
+      if (!accepted) {
+        return "liveness: leader refuses proposals: " + last.ToString();
+      }
       cluster_.Run(3);
     }
     bool done = cluster_.RunUntil(

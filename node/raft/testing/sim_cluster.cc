@@ -204,19 +204,29 @@ bool SimCluster::Settle(int max_rounds) {
 void SimCluster::Deliver(const Packet& p) {
   const Message& m = p.message;
   auto it = nodes_.find(m.to);
-  if (it == nodes_.end() || !it->second.raw) return;
-  if (!Reachable(m.from, m.to)) return;
-  if (trace_) {
-    std::fprintf(stderr, "  %s %llu->%llu t%llu i%llu lt%llu c%llu n%zu%s\n",
-                 MessageTypeName(m.type), (unsigned long long)m.from,
-                 (unsigned long long)m.to, (unsigned long long)m.term,
-                 (unsigned long long)m.index, (unsigned long long)m.log_term,
-                 (unsigned long long)m.commit, m.entries.size(),
-                 m.reject ? " reject" : "");
+  bool delivered = it != nodes_.end() && it->second.raw != nullptr &&
+                   Reachable(m.from, m.to);
+  if (delivered) {
+    if (trace_) {
+      std::fprintf(stderr, "  %s %llu->%llu t%llu i%llu lt%llu c%llu n%zu%s\n",
+                   MessageTypeName(m.type), (unsigned long long)m.from,
+                   (unsigned long long)m.to, (unsigned long long)m.term,
+                   (unsigned long long)m.index,
+                   (unsigned long long)m.log_term,
+                   (unsigned long long)m.commit, m.entries.size(),
+                   m.reject ? " reject" : "");
+    }
+    if (p.image) it->second.received_snapshots[m.snapshot.index] = *p.image;
+    Status st = it->second.raw->Step(m);
+    if (!st.ok()) Fail("step: " + st.ToString());
   }
-  if (p.image) it->second.received_snapshots[m.snapshot.index] = *p.image;
-  Status st = it->second.raw->Step(m);
-  if (!st.ok()) Fail("step: " + st.ToString());
+  // The sender's server learns how streaming the snapshot ended.
+  if (m.type == MessageType::kSnapshot) {
+    if (RawNode* sender = node(m.from)) {
+      sender->ReportSnapshot(m.to, delivered);
+      HandleReady(m.from);
+    }
+  }
 }
 
 void SimCluster::HandleReady(NodeId id) {
@@ -233,6 +243,10 @@ void SimCluster::HandleReady(NodeId id) {
       n.read_states.push_back(rs);
     }
     n.raw->Advance(rd);
+    // Streams that failed at once are reported after the Ready.
+    for (auto [from, to] : std::exchange(failed_snapshots_, {})) {
+      if (RawNode* sender = node(from)) sender->ReportSnapshot(to, false);
+    }
   }
 }
 
@@ -264,9 +278,8 @@ void SimCluster::SendAll(NodeId id, SimNode& n, std::vector<Message> msgs) {
   std::uniform_real_distribution<double> coin(0.0, 1.0);
   for (Message& m : msgs) {
     bool dropped = coin(rng_) < options_.drop_rate || (filter_ && filter_(m));
-    if (m.type == MessageType::kSnapshot) {
-      // The server reports the end of the snapshot stream.
-      n.raw->ReportSnapshot(m.to, !dropped);
+    if (dropped && m.type == MessageType::kSnapshot) {
+      failed_snapshots_.emplace_back(id, m.to);
     }
     if (dropped) continue;
     Packet p;

@@ -26,6 +26,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "node/raft/memory_log_storage.h"
@@ -149,6 +150,7 @@ class SimCluster {
   std::function<bool(const Message&)> filter_;
   InvariantChecker checker_;
   std::string violation_;
+  std::vector<std::pair<NodeId, NodeId>> failed_snapshots_;  // from, to
   Stats stats_;
   bool trace_;  // SHARDKV_SIM_TRACE set: print every delivery and step
 };
