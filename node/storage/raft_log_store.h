@@ -37,15 +37,23 @@ class RaftLogStore : public raft::LogStorage {
               const std::vector<raft::Entry>& entries, bool sync);
 
   // A snapshot was installed into the state machine: the log now starts
-  // after meta.index; every older entry is discarded.
+  // after meta.index; every entry (older or newer) is discarded. The hard
+  // state is left alone: the caller saves Ready's hard state as usual.
   Status ApplySnapshot(const raft::SnapshotMeta& meta);
 
   // Drops entries up to and including `upto`, which must be applied and
-  // durable in the state machine. No-op if already compacted that far.
+  // durable in the state machine. No-op if already compacted that far;
+  // kFailedPrecondition beyond LastIndex(). The new base's conf is the old
+  // one with the compacted kConfChange entries folded in, so Snapshot()
+  // and InitialConfState() stay right.
   Status Compact(raft::Index upto);
 
   // raft::LogStorage
   raft::HardState InitialHardState() const override;
+  // The conf of the compaction point (snapshot) if there is one, else the
+  // bootstrap conf. It does not include conf changes still in the log: the
+  // server should prefer StateMachine::applied().conf when its index is
+  // newer than Snapshot().index (the core replays later changes anyway).
   raft::ConfState InitialConfState() const override;
   Status Entries(raft::Index lo, raft::Index hi, uint64_t max_bytes,
                  std::vector<raft::Entry>* out) const override;
@@ -53,6 +61,8 @@ class RaftLogStore : public raft::LogStorage {
   raft::Index FirstIndex() const override;
   raft::Index LastIndex() const override;
   raft::SnapshotMeta Snapshot() const override;
+  // Entries(): the first entry always, then more while the sum of their
+  // data sizes stays <= max_bytes.
 
   // Bounds of the in-memory tail cache (tests may lower them).
   void SetCacheLimits(size_t max_entries, uint64_t max_bytes);

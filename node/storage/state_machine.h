@@ -10,15 +10,20 @@
 // records in the background.
 //
 // De-duplication: a command with client_id != 0 whose sequence is <= the
-// last applied for that client is not applied again; the stored result of
-// the last one is returned. Sessions move with snapshots.
+// last applied for that client is not applied again: for == last the stored
+// result of the last one is returned, for < last kFailedPrecondition
+// "duplicate of an older request" (its result is no longer known; the
+// client has moved on, so nobody should be waiting for it). Sessions move
+// with snapshots and end after an hour of applied clock without a command
+// (swept deterministically at every 16th entry, up to a minute late).
 //
 // Durability: the applied index is written in the same batch as the data,
 // without fsync: the Raft log is the durable record and is replayed from
 // the applied index after a crash.
 //
-// Thread-safety: Apply/Install from the Raft driver thread; Get and
-// snapshots may run concurrently from any thread.
+// Thread-safety: Apply/Install from the Raft driver thread; Get,
+// ReclaimExpired and snapshots may run concurrently from any thread (a
+// mutex serializes every writer). One install at a time.
 #pragma once
 
 #include <cstdint>
@@ -77,7 +82,10 @@ class StateMachine {
   // internal::CommandBatch (an empty entry is a leader's no-op): one result
   // per command, in order. Writes in one batch with the new applied state.
   Status ApplyEntry(const raft::Entry& entry, std::vector<ApplyResult>* out);
-  // Several entries in one RocksDB write (the hot path).
+  // Several entries in one RocksDB write (the hot path). Entries at or
+  // below the applied index are skipped (replay after a crash) with no
+  // results; a kConfChange entry is kInvalidArgument (use ApplyConfChange).
+  // A non-OK status means nothing was applied.
   Status ApplyEntries(const std::vector<raft::Entry>& entries,
                       std::vector<std::vector<ApplyResult>>* out);
   // Records a membership change applied at `entry` (kConfChange): the new
