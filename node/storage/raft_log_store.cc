@@ -118,13 +118,13 @@ Status RaftLogStore::Save(const std::optional<raft::HardState>& hard_state,
   std::vector<raft::Entry> fresh(first, entries.end());
   if (!fresh.empty()) {
     if (fresh.front().index > last_index_ + 1) {
-      return Internal("log gap: appending " +
-                      std::to_string(fresh.front().index) + " after " +
-                      std::to_string(last_index_));
+      return FailedPrecondition("log gap: appending " +
+                                std::to_string(fresh.front().index) +
+                                " after " + std::to_string(last_index_));
     }
     for (size_t i = 1; i < fresh.size(); ++i) {
       if (fresh[i].index != fresh[i - 1].index + 1) {
-        return Internal("entries to append are not contiguous");
+        return InvalidArgument("entries to append are not contiguous");
       }
     }
   }
@@ -156,6 +156,11 @@ Status RaftLogStore::Save(const std::optional<raft::HardState>& hard_state,
 }
 
 Status RaftLogStore::ApplySnapshot(const raft::SnapshotMeta& meta) {
+  if (meta.index < base_.index) {
+    return FailedPrecondition("snapshot at " + std::to_string(meta.index) +
+                              " is older than the log's base " +
+                              std::to_string(base_.index));
+  }
   rocksdb::WriteBatch batch;
   auto* log_cf = engine_->cf(Column::kRaftLog);
   batch.DeleteRange(log_cf, BigEndianKey(0),
@@ -247,27 +252,27 @@ Status RaftLogStore::Entries(raft::Index lo, raft::Index hi, uint64_t max_bytes,
                        std::to_string(last_index_));
   }
   if (lo >= hi) return Status::Ok();
-  uint64_t budget = max_bytes;
+  uint64_t bytes = 0;
   const raft::Index cache_first =
       cache_.empty() ? last_index_ + 1 : cache_.front().index;
   if (lo < cache_first) {
     SHARDKV_RETURN_IF_ERROR(
-        ReadFromDisk(lo, std::min(hi, cache_first), &budget, out));
+        ReadFromDisk(lo, std::min(hi, cache_first), max_bytes, &bytes, out));
     if (out->empty() || out->back().index + 1 < std::min(hi, cache_first)) {
       return Status::Ok();  // stopped by the size budget
     }
   }
   for (raft::Index i = std::max(lo, cache_first); i < hi; ++i) {
     const raft::Entry& e = cache_[i - cache_first];
-    if (!out->empty() && e.data.size() > budget) break;
-    budget -= std::min<uint64_t>(budget, e.data.size());
+    bytes += e.data.size();
+    if (!out->empty() && bytes > max_bytes) break;
     out->push_back(e);
   }
   return Status::Ok();
 }
 
 Status RaftLogStore::ReadFromDisk(raft::Index lo, raft::Index hi,
-                                  uint64_t* budget,
+                                  uint64_t max_bytes, uint64_t* bytes,
                                   std::vector<raft::Entry>* out) const {
   rocksdb::ReadOptions ro;
   const std::string end = BigEndianKey(hi);
@@ -282,8 +287,8 @@ Status RaftLogStore::ReadFromDisk(raft::Index lo, raft::Index hi,
         DecodeBigEndian(it->key().ToStringView()) != expected) {
       return Corrupt("log entry " + std::to_string(expected));
     }
-    if (!out->empty() && e.data.size() > *budget) return Status::Ok();
-    *budget -= std::min<uint64_t>(*budget, e.data.size());
+    *bytes += e.data.size();
+    if (!out->empty() && *bytes > max_bytes) return Status::Ok();
     out->push_back(std::move(e));
     ++expected;
   }

@@ -37,7 +37,8 @@ class RaftLogStore : public raft::LogStorage {
               const std::vector<raft::Entry>& entries, bool sync);
 
   // A snapshot was installed into the state machine: the log now starts
-  // after meta.index; every entry (older or newer) is discarded. The hard
+  // after meta.index; every entry (older or newer) is discarded.
+  // kFailedPrecondition if meta is older than Snapshot(). The hard
   // state is left alone: the caller saves Ready's hard state as usual.
   Status ApplySnapshot(const raft::SnapshotMeta& meta);
 
@@ -62,15 +63,16 @@ class RaftLogStore : public raft::LogStorage {
   raft::Index LastIndex() const override;
   raft::SnapshotMeta Snapshot() const override;
   // Entries(): the first entry always, then more while the sum of their
-  // data sizes stays <= max_bytes.
+  // data sizes stays <= max_bytes (as MemoryLogStorage).
 
   // Bounds of the in-memory tail cache (tests may lower them).
   void SetCacheLimits(size_t max_entries, uint64_t max_bytes);
 
  private:
-  // Reads [lo, hi) from RocksDB, appending to `out` until `budget` bytes.
-  Status ReadFromDisk(raft::Index lo, raft::Index hi, uint64_t* budget,
-                      std::vector<raft::Entry>* out) const;
+  // Reads [lo, hi) from RocksDB, appending to `out` while the data sizes,
+  // summed in `bytes`, stay <= max_bytes (the first entry always).
+  Status ReadFromDisk(raft::Index lo, raft::Index hi, uint64_t max_bytes,
+                      uint64_t* bytes, std::vector<raft::Entry>* out) const;
   // Folds the conf changes in (base_.index, upto] into `conf`.
   Status FoldConfChanges(raft::Index upto, raft::ConfState* conf) const;
   void CacheAppend(const std::vector<raft::Entry>& entries);

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
+#include "node/raft/memory_log_storage.h"
 #include "node/storage/test_util.h"
 
 namespace shardkv::storage {
@@ -204,6 +207,68 @@ TEST_F(RaftLogStoreTest, CacheAndDiskAgree) {
   Reopen();  // no cache at all
   for (raft::Index lo = 1; lo <= 40; lo += 3) {
     EXPECT_EQ(Read(lo, 41), reference(lo, 41));
+  }
+}
+
+// Random appends, overwrites, compactions, snapshots and reopens, checked
+// against the reference raft::MemoryLogStorage after every step.
+TEST_F(RaftLogStoreTest, BehavesLikeMemoryLogStorage) {
+  log_->SetCacheLimits(16, 2048);
+  raft::MemoryLogStorage reference;
+  std::mt19937_64 rng(42);
+  auto uniform = [&](uint64_t lo, uint64_t hi) {  // [lo, hi]
+    return std::uniform_int_distribution<uint64_t>(lo, hi)(rng);
+  };
+  raft::Term term = 1;
+  for (int step = 0; step < 400; ++step) {
+    const uint64_t op = uniform(0, 99);
+    if (op < 70) {
+      const raft::Index first =
+          uniform(reference.FirstIndex(), reference.LastIndex() + 1);
+      if (uniform(0, 3) == 0) ++term;
+      auto entries = Make(first, first + uniform(0, 20), term,
+                          50 * uniform(0, 6));  // sizes that add up to limits
+      ASSERT_TRUE(reference.Append(entries).ok());
+      ASSERT_TRUE(log_->Save(std::nullopt, entries, false).ok());
+    } else if (op < 85) {
+      const raft::Index upto =
+          uniform(reference.FirstIndex() - 1, reference.LastIndex());
+      ASSERT_TRUE(reference.Compact(upto).ok());
+      ASSERT_TRUE(log_->Compact(upto).ok());
+    } else if (op < 90) {
+      raft::SnapshotMeta meta{reference.LastIndex() + uniform(0, 10), term, {}};
+      ASSERT_TRUE(reference.ApplySnapshot(meta).ok());
+      ASSERT_TRUE(log_->ApplySnapshot(meta).ok());
+    } else {
+      Reopen();
+      log_->SetCacheLimits(16, 2048);
+    }
+    ASSERT_EQ(log_->FirstIndex(), reference.FirstIndex()) << step;
+    ASSERT_EQ(log_->LastIndex(), reference.LastIndex()) << step;
+    ASSERT_EQ(log_->Snapshot().index, reference.Snapshot().index);
+    ASSERT_EQ(log_->Snapshot().term, reference.Snapshot().term);
+    for (raft::Index i = reference.FirstIndex() - 1;
+         i <= reference.LastIndex() + 1; ++i) {
+      auto want = reference.TermAt(i);
+      auto got = log_->TermAt(i);
+      ASSERT_EQ(got.ok(), want.ok()) << step << " index " << i;
+      if (want.ok()) {
+        ASSERT_EQ(*got, *want) << step << " index " << i;
+      }
+    }
+    for (int probe = 0; probe < 5; ++probe) {
+      const raft::Index lo =
+          uniform(reference.FirstIndex() - 1, reference.LastIndex() + 1);
+      const raft::Index hi = uniform(lo, reference.LastIndex() + 2);
+      const uint64_t max_bytes = 50 * uniform(0, 60);
+      std::vector<Entry> want;
+      std::vector<Entry> got;
+      Status ws = reference.Entries(lo, hi, max_bytes, &want);
+      Status gs = log_->Entries(lo, hi, max_bytes, &got);
+      ASSERT_EQ(gs.code(), ws.code())
+          << step << " [" << lo << ", " << hi << ") " << gs.ToString();
+      ASSERT_EQ(got, want) << step << " [" << lo << ", " << hi << ")";
+    }
   }
 }
 
