@@ -1,5 +1,6 @@
 #include "node/server/node_config.h"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 
@@ -89,6 +90,14 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
     if (flag == "--join") {
       c.join = true;
       continue;
+    }
+    static const char* kValueFlags[] = {
+        "--id", "--listen", "--advertise", "--peers", "--data-dir",
+        "--cluster-id", "--tick", "--election-ticks", "--heartbeat-ticks",
+        "--max-value-bytes", "--log-retain-entries"};
+    if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) ==
+        std::end(kValueFlags)) {
+      return InvalidArgument("unknown flag " + flag + " (see --help)");
     }
     if (!has_inline) {
       if (i + 1 >= args.size()) {
