@@ -139,7 +139,7 @@ bool Raft::HasUnappliedConfChange() const {
 }
 
 void Raft::Campaign(bool transfer) {
-  if (!Promotable() || HasUnappliedConfChange() ||
+  if (role_ == Role::kLeader || !Promotable() || HasUnappliedConfChange() ||
       log_.UnstableSnapshot().has_value()) {
     return;
   }

@@ -14,7 +14,12 @@
 namespace shardkv::raft::testing {
 namespace {
 
+// Sanitizer builds run ~50x slower: fewer seeds keep them within minutes.
+#ifdef SHARDKV_SIM_SEEDS
+constexpr int kSeeds = SHARDKV_SIM_SEEDS;
+#else
 constexpr int kSeeds = 200;
+#endif
 constexpr int kChaosSteps = 4000;
 
 class Chaos {
@@ -214,10 +219,10 @@ TEST(RaftSimTest, RandomizedChaosKeepsInvariantsAndRecovers) {
               (unsigned long long)total_reads, (unsigned long long)snapshots,
               (unsigned long long)conf_changes, (unsigned long long)leaders,
               (unsigned long long)applied);
-  EXPECT_GT(snapshots, 100u);
-  EXPECT_GT(conf_changes, 1000u);
+  EXPECT_GT(snapshots, static_cast<uint64_t>(kSeeds) / 2);
+  EXPECT_GT(conf_changes, 5u * static_cast<uint64_t>(kSeeds));
   // The run exercised ReadIndex for real.
-  EXPECT_GT(total_reads, 100u);
+  EXPECT_GT(total_reads, 10u * static_cast<uint64_t>(kSeeds));
 }
 
 }  // namespace
