@@ -334,6 +334,9 @@ void Raft::TickHeartbeat() {
     for (auto& [id, pr] : tracker_.all()) {
       if (id != config_.id) pr.recent_active = false;
     }
+  }
+  if (lead_transferee_ != kNoNode &&
+      ++transfer_elapsed_ >= config_.election_tick) {
     AbortLeaderTransfer();  // the target did not take over in time
   }
   if (heartbeat_elapsed_ >= config_.heartbeat_tick) {

@@ -125,6 +125,8 @@ class Raft {
 
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
+  // Ticks since the transfer started or since kTimeoutNow was last sent.
+  int transfer_elapsed_ = 0;
   int randomized_election_timeout_ = 0;
   uint64_t random_state_;
 

@@ -148,6 +148,10 @@ void Raft::BroadcastHeartbeat() {
 }
 
 void Raft::SendTimeoutNow(NodeId to) {
+  // Keep refusing proposals for a full election timeout: were the transfer
+  // aborted while the target campaigns, entries appended meanwhile would
+  // make its log stale and the election fail.
+  transfer_elapsed_ = 0;
   Message m;
   m.type = MessageType::kTimeoutNow;
   m.to = to;
@@ -299,7 +303,7 @@ Status Raft::TransferLeadership(NodeId to) {
   if (!tracker_.IsVoter(to)) return FailedPrecondition("target not a voter");
   if (lead_transferee_ == to) return Status::Ok();
   lead_transferee_ = to;
-  election_elapsed_ = 0;  // the transfer aborts after an election timeout
+  transfer_elapsed_ = 0;  // the transfer aborts after an election timeout
   if (tracker_.Get(to)->match == log_.LastIndex()) {
     SendTimeoutNow(to);
   } else {

@@ -236,6 +236,13 @@ void SimCluster::HandleReady(NodeId id) {
   while (n.raw && n.raw->HasReady() && violation_.empty()) {
     Ready rd = n.raw->GetReady();
     Persist(id, n, rd);
+    if (crash_in_ready_rate_ > 0 &&
+        std::uniform_real_distribution<double>(0, 1)(rng_) <
+            crash_in_ready_rate_) {
+      ++stats_.crashes_in_ready;
+      Crash(id);
+      return;
+    }
     SendAll(id, n, std::move(rd.messages));
     for (const Entry& e : rd.committed_entries) Apply(id, n, e);
     for (const ReadState& rs : rd.read_states) {

@@ -86,6 +86,9 @@ class SimCluster {
   bool Reachable(NodeId from, NodeId to) const;
   void set_drop_rate(double rate) { options_.drop_rate = rate; }
   void set_max_delay(int steps) { options_.max_delay = steps; }
+  // Probability that a node crashes in the middle of handling a Ready:
+  // after persisting it, before sending, applying or advancing.
+  void set_crash_in_ready_rate(double rate) { crash_in_ready_rate_ = rate; }
   // Messages for which `filter` returns true are dropped.
   void set_filter(std::function<bool(const Message&)> filter) {
     filter_ = std::move(filter);
@@ -112,6 +115,7 @@ class SimCluster {
     uint64_t snapshots_installed = 0;
     uint64_t conf_changes_applied = 0;
     uint64_t leaders_elected = 0;
+    uint64_t crashes_in_ready = 0;
   };
   const Stats& stats() const { return stats_; }
 
@@ -151,6 +155,7 @@ class SimCluster {
   InvariantChecker checker_;
   std::string violation_;
   std::vector<std::pair<NodeId, NodeId>> failed_snapshots_;  // from, to
+  double crash_in_ready_rate_ = 0.0;
   Stats stats_;
   bool trace_;  // SHARDKV_SIM_TRACE set: print every delivery and step
 };
