@@ -5,6 +5,11 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <filesystem>
+
 #include "common/log.h"
 
 namespace shardkv::storage {
@@ -24,6 +29,33 @@ rocksdb::CompressionType BestCompression() {
   return rocksdb::kNoCompression;
 }
 
+// RocksDB's warnings and errors go to our log (stderr), not to a LOG file
+// on the data disk: that file would fail first when the disk is full, and
+// RocksDB's logger does not survive failed writes well.
+class RocksLogger : public rocksdb::Logger {
+ public:
+  RocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format,
+            va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[1024];
+    int n = std::vsnprintf(line, sizeof(line), format, ap);
+    if (n < 0) return;
+    size_t size = std::min(static_cast<size_t>(n), sizeof(line) - 1);
+    while (size > 0 && line[size - 1] == '\n') line[--size] = '\0';
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      SHARDKV_LOG(kError) << "rocksdb: " << line;
+    } else {
+      SHARDKV_LOG(kWarning) << "rocksdb: " << line;
+    }
+  }
+};
+
 rocksdb::DBOptions MakeDbOptions() {
   rocksdb::DBOptions o;
   o.create_if_missing = true;
@@ -34,8 +66,8 @@ rocksdb::DBOptions MakeDbOptions() {
   // The raft log is written (and soon deleted) all the time; bounding the
   // WAL forces its memtable to flush instead of pinning old WAL files.
   o.max_total_wal_size = 256ull << 20;
-  o.keep_log_file_num = 4;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  o.info_log = std::make_shared<RocksLogger>();
   return o;
 }
 
@@ -97,6 +129,10 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& dir,
   families.emplace_back(rocksdb::kDefaultColumnFamilyName,
                         rocksdb::ColumnFamilyOptions());
 
+  // Creating the directory first spares RocksDB an error line about it.
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Unavailable("creating " + dir + ": " + ec.message());
   std::unique_ptr<Engine> engine(new Engine());
   engine->dir_ = dir;
   rocksdb::DB* db = nullptr;

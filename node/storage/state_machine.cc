@@ -28,9 +28,11 @@ int64_t SessionBucket(int64_t last_seen_ms) {
 // whatever batches the server applies.
 constexpr raft::Index kSessionSweepEvery = 16;
 constexpr size_t kSessionSweepLimit = 64;
-// ReclaimExpired() looks at no more than this many records per call and
-// limit, so one call stays short.
+// ReclaimExpired() looks at no more than this many records per unit of
+// limit, and never more than kReclaimScanMax per call: it holds the writer
+// mutex, so applies wait for it.
 constexpr size_t kReclaimScanPerLimit = 16;
+constexpr size_t kReclaimScanMax = 4096;
 
 Status Corrupt(const std::string& what) {
   return DataLoss("corrupt state machine record: " + what);
@@ -366,7 +368,8 @@ StatusOr<size_t> StateMachine::ReclaimExpired(size_t limit) {
   std::unique_ptr<rocksdb::Iterator> it(core.engine->db()->NewIterator(ro, cf));
   rocksdb::WriteBatch batch;
   size_t reclaimed = 0;
-  size_t budget = std::max<size_t>(limit, 1) * kReclaimScanPerLimit;
+  size_t budget = std::min(std::max<size_t>(limit, 1) * kReclaimScanPerLimit,
+                           kReclaimScanMax);
   it->Seek(core.reclaim_cursor);
   for (; it->Valid() && reclaimed < limit && budget > 0; it->Next(), --budget) {
     ValueRecord record;
