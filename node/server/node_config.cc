@@ -42,6 +42,8 @@ Runs one replica of a shardkv shard (one member of its Raft group).
   --tick 50ms            Raft tick; --election-ticks 10, --heartbeat-ticks 1
   --max-value-bytes N    largest value accepted (default 1MiB)
   --log-retain-entries N log entries kept behind the applied index (10000)
+  --compact-every-entries N  compact once this many entries beyond the
+                         retained ones are applied (20000)
 )";
 }
 
@@ -94,7 +96,8 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
     static const char* kValueFlags[] = {
         "--id", "--listen", "--advertise", "--peers", "--data-dir",
         "--cluster-id", "--tick", "--election-ticks", "--heartbeat-ticks",
-        "--max-value-bytes", "--log-retain-entries"};
+        "--max-value-bytes", "--log-retain-entries",
+        "--compact-every-entries"};
     if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) ==
         std::end(kValueFlags)) {
       return InvalidArgument("unknown flag " + flag + " (see --help)");
@@ -142,6 +145,8 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
       c.max_value_bytes = *v;
     } else if (flag == "--log-retain-entries") {
       SHARDKV_RETURN_IF_ERROR(uint_flag(&c.log_retain_entries));
+    } else if (flag == "--compact-every-entries") {
+      SHARDKV_RETURN_IF_ERROR(uint_flag(&c.compact_every_entries));
     } else {
       return InvalidArgument("unknown flag " + flag + " (see --help)");
     }

@@ -198,8 +198,11 @@ void Replica::WaitReadable(ReadGate gate) {
 
 void Replica::Receive(std::vector<raft::Message> messages, raft::NodeId from,
                       const std::string& from_address) {
+  // Only an unknown peer's address is learned from its batches (a joining
+  // replica that has not applied the membership yet). A configured or
+  // membership address wins: it may be a route (proxy, NAT) on purpose.
   if (from != raft::kNoNode && !from_address.empty() &&
-      transport_->AddressOf(from) != from_address) {
+      transport_->AddressOf(from).empty()) {
     transport_->SetAddress(from, from_address);
   }
   std::lock_guard<std::mutex> lock(mu_);
