@@ -36,6 +36,8 @@ class Chaos {
     o.max_delay = 4;
     o.tick_every = 3;
     o.raft.election_tick = 10;
+    // Without CheckQuorum a deposed leader lingers: stale reads would show.
+    o.raft.check_quorum = seed % 3 != 0;
     o.raft.heartbeat_tick = 2;
     o.raft.max_inflight_appends = 4;
     o.raft.max_bytes_per_append = 64;
@@ -71,9 +73,18 @@ class Chaos {
     if (dice < 150 && leader != kNoNode) {
       auto st = cluster_.Propose(leader, "v" + std::to_string(next_value_++));
       (void)st;
-    } else if (dice < 200 && leader != kNoNode) {
-      Status st = cluster_.ReadIndex(leader, "r" + std::to_string(reads_++));
-      (void)st;
+    } else if (dice < 200) {
+      // Any node that believes it leads, stale leaders included: they
+      // must not release stale reads.
+      NodeId id = RandomNode();
+      if (!cluster_.alive(id) ||
+          cluster_.node(id)->GetStatus().soft_state.role != Role::kLeader) {
+        id = leader;
+      }
+      if (id != kNoNode) {
+        Status st = cluster_.ReadIndex(id, "r" + std::to_string(reads_++));
+        (void)st;
+      }
     } else if (dice < 215) {
       cluster_.Compact(RandomNode());
     } else if (dice < 220) {

@@ -236,6 +236,26 @@ TEST(ProposalTest, RefusedBeyondMaxUncommittedBytes) {
   EXPECT_TRUE(c.Propose(1, std::string(600, 'b')).ok());
 }
 
+TEST(LogReplicationTest, RestartKeepsPersistedStateAndDoesNotReapply) {
+  SimCluster c(SimOptions{});
+  c.node(1)->Campaign();
+  ASSERT_TRUE(c.Settle());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Propose(1, "x").ok());
+  ASSERT_TRUE(c.Settle());
+  c.Tick(1);  // a heartbeat tells followers the final commit index
+  ASSERT_TRUE(c.Settle());
+  RaftStatus before = c.node(2)->GetStatus();
+  c.Crash(2);
+  c.Restart(2);
+  RaftStatus after = c.node(2)->GetStatus();
+  EXPECT_EQ(after.hard_state, before.hard_state);
+  EXPECT_EQ(after.last_index, before.last_index);
+  EXPECT_EQ(after.applied, before.applied);
+  EXPECT_EQ(after.conf, before.conf);
+  EXPECT_FALSE(c.node(2)->HasReady());  // nothing to re-apply or resend
+  EXPECT_EQ(after.soft_state.role, Role::kFollower);
+}
+
 TEST(ProposalTest, FollowerRefusesProposals) {
   SimCluster c(SimOptions{});
   c.node(1)->Campaign();
