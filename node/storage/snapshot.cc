@@ -8,10 +8,16 @@
 // MANIFEST record): after a crash either the old or the new image is there.
 // Tombstones and points of one ingested file share one sequence number, and
 // a tombstone only hides older entries, so the new pairs survive it.
+//
+// The last chunk carries the source's applied state (column kMeta, key
+// "applied"), so the receiver gets the applied clock and member addresses
+// even when the caller's Finish() state only has index/term/conf.
 #include <rocksdb/sst_file_writer.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <system_error>
 
 #include "common/log.h"
@@ -35,6 +41,7 @@ class RocksSnapshotSource : public SnapshotSource {
       if (!DecodeAppliedState(value, &state_)) {
         status_ = DataLoss("corrupt applied state in snapshot");
       }
+      applied_record_ = std::move(value);
     } else if (!s.IsNotFound()) {
       status_ = FromRocks(s, "reading the applied state of a snapshot");
     }
@@ -75,6 +82,13 @@ class RocksSnapshotSource : public SnapshotSource {
       iterator_.reset();
       ++column_;
     }
+    if (status_.ok() && !applied_record_.empty()) {
+      chunk->set_column_family(static_cast<uint32_t>(Column::kMeta));
+      chunk->add_keys(kAppliedKey);
+      chunk->add_values(std::move(applied_record_));
+      applied_record_.clear();
+      return true;
+    }
     return false;
   }
 
@@ -89,6 +103,7 @@ class RocksSnapshotSource : public SnapshotSource {
   Engine* const engine_;
   const rocksdb::Snapshot* const snapshot_;
   AppliedState state_;
+  std::string applied_record_;  // sent last, then cleared
   Status status_;
   size_t column_ = 0;
   std::unique_ptr<rocksdb::Iterator> iterator_;
@@ -126,10 +141,17 @@ class IngestingSnapshotSink : public SnapshotSink {
     for (Column column : kImageColumns) {
       SHARDKV_RETURN_IF_ERROR(SealFile(column, &args));
     }
-    SHARDKV_RETURN_IF_ERROR(WriteAppliedFile(state, &args));
+    AppliedState merged = state;
+    if (streamed_state_) {
+      merged.clock_ms = std::max(merged.clock_ms, streamed_state_->clock_ms);
+      if (merged.addresses.empty()) {
+        merged.addresses = streamed_state_->addresses;
+      }
+    }
+    SHARDKV_RETURN_IF_ERROR(WriteAppliedFile(merged, &args));
     rocksdb::Status s = core_->engine->db()->IngestExternalFiles(args);
     SHARDKV_RETURN_IF_ERROR(FromRocks(s, "installing a snapshot"));
-    core_->set_applied(state);
+    core_->set_applied(merged);
     core_->reclaim_cursor.clear();
     return Status::Ok();
   }
@@ -144,6 +166,7 @@ class IngestingSnapshotSink : public SnapshotSink {
 
   Status AddPairs(const internal::SnapshotChunk& chunk) {
     const auto column = static_cast<Column>(chunk.column_family());
+    if (column == Column::kMeta) return AddAppliedState(chunk);
     if (column != Column::kData && column != Column::kSessions) {
       return InvalidArgument("snapshot chunk for column family " +
                              std::to_string(chunk.column_family()));
@@ -163,6 +186,17 @@ class IngestingSnapshotSink : public SnapshotSink {
       (*file)->last_key = key;
       ++(*file)->pairs;
     }
+    return Status::Ok();
+  }
+
+  Status AddAppliedState(const internal::SnapshotChunk& chunk) {
+    AppliedState state;
+    if (chunk.keys_size() != 1 || chunk.values_size() != 1 ||
+        chunk.keys(0) != kAppliedKey ||
+        !DecodeAppliedState(chunk.values(0), &state)) {
+      return InvalidArgument("malformed applied state in a snapshot chunk");
+    }
+    streamed_state_ = std::move(state);
     return Status::Ok();
   }
 
@@ -237,6 +271,7 @@ class IngestingSnapshotSink : public SnapshotSink {
   StateMachineCore* const core_;
   const std::string dir_;
   std::map<Column, File> files_;
+  std::optional<AppliedState> streamed_state_;
   Status error_;
 };
 

@@ -113,6 +113,39 @@ TEST(SnapshotTest, RoundTripCopiesDataVersionsTtlSessions) {
   EXPECT_EQ(target.sm->Get("k1", 0)->value, "updated");
 }
 
+// The server only knows the SnapshotMeta when it finishes an install: the
+// applied clock and the member addresses still arrive with the stream.
+TEST(SnapshotTest, ClockAndAddressesTravelWithTheStream) {
+  Replica source;
+  source.Apply({SetCmd("k", "v", 123456)});
+  raft::ConfChange add{raft::ConfChangeType::kAddLearner, 9, "host:9"};
+  ASSERT_TRUE(
+      source.sm
+          ->ApplyConfChange({2, 2, raft::EntryType::kConfChange, add.Encode()},
+                            add, {{1}, {9}})
+          .ok());
+  Replica target;
+  auto snapshot = source.sm->OpenSnapshot();
+  auto sink = target.sm->BeginInstall();
+  internal::SnapshotChunk chunk;
+  while (snapshot->NextChunk(1 << 20, &chunk)) {
+    ASSERT_TRUE(sink->Add(chunk).ok());
+  }
+  AppliedState meta_only;
+  meta_only.index = snapshot->state().index;
+  meta_only.term = snapshot->state().term;
+  meta_only.conf = snapshot->state().conf;
+  ASSERT_TRUE(sink->Finish(meta_only).ok());
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    AppliedState got = target.sm->applied();
+    EXPECT_EQ(got.index, 2u);
+    EXPECT_EQ(got.clock_ms, 123456);
+    EXPECT_EQ(got.conf, (raft::ConfState{{1}, {9}}));
+    EXPECT_EQ(got.addresses.at(9), "host:9");
+    target.Open();
+  }
+}
+
 TEST(SnapshotTest, EmptySnapshotEmptiesTheTarget) {
   Replica source;
   Replica target;
@@ -193,7 +226,7 @@ TEST(SnapshotTest, LargeValuesStream) {
   std::string big(1 << 20, 'b');
   source.Apply({SetCmd("big1", big, 1), SetCmd("big2", big + "2", 1)});
   Replica target;
-  EXPECT_EQ(Transfer(source, target, 64 << 10), 2);
+  EXPECT_EQ(Transfer(source, target, 64 << 10), 3);  // 2 values + state
   EXPECT_EQ(target.sm->Get("big2", 0)->value, big + "2");
 }
 

@@ -121,8 +121,10 @@ class SnapshotSource {
   virtual ~SnapshotSource() = default;
   // Applied state of the image: index/term/conf become the SnapshotMeta.
   virtual const AppliedState& state() const = 0;
-  // Fills the next chunk's column_family/keys/values (about max_bytes).
-  // Returns false when the image is exhausted (nothing filled).
+  // Fills the next chunk's column_family/keys/values (about max_bytes;
+  // pairs of one column family per chunk: data, then sessions, then one
+  // kMeta chunk with the applied state). Returns false when the image is
+  // exhausted (nothing filled) or on a read error (see status()).
   virtual bool NextChunk(uint64_t max_bytes,
                          internal::SnapshotChunk* chunk) = 0;
   // Once NextChunk() returned false: OK when the image is complete, else
@@ -135,6 +137,9 @@ class SnapshotSink {
   virtual ~SnapshotSink() = default;
   virtual Status Add(const internal::SnapshotChunk& chunk) = 0;
   // Makes the image the state machine's, with `state` as applied state.
+  // The stream carries the source's applied state too: its clock is used
+  // when larger than state.clock_ms, its addresses when state has none, so
+  // a caller that only knows the SnapshotMeta may pass {index, term, conf}.
   virtual Status Finish(const AppliedState& state) = 0;
 };
 
