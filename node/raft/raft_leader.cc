@@ -27,7 +27,11 @@ void Raft::HandleAppendResponse(const Message& m, PeerProgress* pr) {
   pr->recent_active = true;
   NodeId from = m.from;
   if (m.reject) {
-    if (!pr->MaybeDecrTo(m.index, m.reject_hint)) return;  // stale
+    // The follower has term m.log_term at m.reject_hint; none of our
+    // entries with a higher term can match there, so skip them too.
+    Index hint = m.reject_hint;
+    if (m.log_term > 0) hint = log_.FindConflictByTerm(hint, m.log_term);
+    if (!pr->MaybeDecrTo(m.index, hint)) return;  // stale
     if (pr->state == PeerProgress::State::kReplicate) pr->BecomeProbe();
     MaybeSendAppend(from, false);
     return;

@@ -85,6 +85,42 @@ TEST(LogReplicationTest, Section3_5_RejectHintBacktracksInFewRoundTrips) {
   EXPECT_EQ(c.image(3).applied, c.image(1).applied);
 }
 
+TEST(LogReplicationTest, Section3_5_StaleLongerTailIsSkippedByTerm) {
+  SimOptions o;
+  o.seed = 3;
+  SimCluster c(o);
+  c.node(1)->Campaign();
+  ASSERT_TRUE(c.Settle());
+  // Deposed leader 1 keeps appending entries nobody else gets.
+  c.Isolate(1);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(c.Propose(1, "lost").ok());
+  ASSERT_TRUE(c.RunUntil(
+      [&] { return c.Leader() == 2 || c.Leader() == 3; }, 500));
+  NodeId leader = c.Leader();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.Propose(leader, "kept").ok());
+  ASSERT_TRUE(c.Settle());
+  // A fresh election: the next leader starts probing node 1 at its end.
+  c.Crash(leader);
+  c.Restart(leader);
+  ASSERT_TRUE(c.RunUntil(
+      [&] { return c.Leader() == 2 || c.Leader() == 3; }, 500));
+  leader = c.Leader();
+  ASSERT_TRUE(c.Settle());
+  ASSERT_GT(c.node(1)->GetStatus().last_index,
+            c.node(leader)->GetStatus().last_index);
+  int rejections = 0;
+  c.set_filter([&](const Message& m) {
+    if (m.type == MessageType::kAppendResponse && m.reject) ++rejections;
+    return false;
+  });
+  c.Heal();
+  ASSERT_TRUE(c.RunUntil(
+      [&] { return c.image(1).hash == c.image(leader).hash; }, 300));
+  // One rejection, then the leader skips all of its term's entries.
+  EXPECT_LE(rejections, 2) << c.DebugString();
+  EXPECT_EQ(c.violation(), "");
+}
+
 TEST(SafetyTest, Figure8_LeaderCommitsOnlyEntriesOfItsTermByCounting) {
   // Node 1 has an entry of term 2 at index 4 that no one else has.
   auto storage = std::make_unique<MemoryLogStorage>(ConfState{{1, 2, 3}, {}});
