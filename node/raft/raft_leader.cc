@@ -269,7 +269,13 @@ ConfState Raft::ApplyConfChange(const ConfChange& change) {
   }
   if (role_ != Role::kLeader) return tracker_.Conf();
   if (!tracker_.IsVoter(config_.id)) {
-    // A removed leader steps down; the remaining voters elect a new one.
+    // A removed leader steps down, handing over to an up-to-date voter if
+    // there is one so the group need not wait for an election timeout.
+    NodeId heir = kNoNode;
+    for (const auto& [id, pr] : tracker_.all()) {
+      if (!pr.learner && pr.match == log_.LastIndex()) heir = id;
+    }
+    if (heir != kNoNode) SendTimeoutNow(heir);
     BecomeFollower(term_, kNoNode);
     return tracker_.Conf();
   }
