@@ -70,13 +70,15 @@ uint64_t DecodeBigEndian(std::string_view key) {
   return v;
 }
 
-std::string EncodeEntry(const raft::Entry& entry) {
+std::string EncodeEntryHeader(const raft::Entry& entry) {
   std::string out;
-  out.reserve(9 + entry.data.size());
   PutFixed64(&out, entry.term);
   out.push_back(static_cast<char>(entry.type));
-  out.append(entry.data);
   return out;
+}
+
+std::string EncodeEntry(const raft::Entry& entry) {
+  return EncodeEntryHeader(entry) + entry.data;
 }
 
 bool DecodeEntry(raft::Index index, std::string_view value, raft::Entry* out) {

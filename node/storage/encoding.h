@@ -43,6 +43,8 @@ uint64_t DecodeBigEndian(std::string_view key);  // REQUIRES: size >= 8
 
 // Log entry value: term (fixed64), type (1 byte), data. The index is the key.
 std::string EncodeEntry(const raft::Entry& entry);
+// The part of EncodeEntry() before the data.
+std::string EncodeEntryHeader(const raft::Entry& entry);
 bool DecodeEntry(raft::Index index, std::string_view value, raft::Entry* out);
 
 std::string EncodeHardState(const raft::HardState& hs);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <span>
 
 #include "node/storage/encoding.h"
 
@@ -115,7 +116,7 @@ Status RaftLogStore::Save(const std::optional<raft::HardState>& hard_state,
   auto first =
       std::find_if(entries.begin(), entries.end(),
                    [&](const raft::Entry& e) { return e.index > base_.index; });
-  std::vector<raft::Entry> fresh(first, entries.end());
+  const std::span<const raft::Entry> fresh(first, entries.end());
   if (!fresh.empty()) {
     if (fresh.front().index > last_index_ + 1) {
       return FailedPrecondition("log gap: appending " +
@@ -131,7 +132,13 @@ Status RaftLogStore::Save(const std::optional<raft::HardState>& hard_state,
   rocksdb::WriteBatch batch;
   auto* log_cf = engine_->cf(Column::kRaftLog);
   for (const auto& e : fresh) {
-    batch.Put(log_cf, BigEndianKey(e.index), EncodeEntry(e));
+    // Header and data as two parts: the data is copied once, into the batch.
+    const std::string key = BigEndianKey(e.index);
+    const std::string header = EncodeEntryHeader(e);
+    const rocksdb::Slice key_part(key);
+    const rocksdb::Slice value_parts[2] = {header, e.data};
+    batch.Put(log_cf, rocksdb::SliceParts(&key_part, 1),
+              rocksdb::SliceParts(value_parts, 2));
   }
   if (!fresh.empty() && fresh.back().index < last_index_) {
     // The rest of a conflicting suffix.
@@ -336,7 +343,7 @@ void RaftLogStore::CacheTruncateFrom(raft::Index index) {
   }
 }
 
-void RaftLogStore::CacheAppend(const std::vector<raft::Entry>& entries) {
+void RaftLogStore::CacheAppend(std::span<const raft::Entry> entries) {
   for (const auto& e : entries) {
     cache_bytes_ += e.data.size();
     cache_.push_back(e);

@@ -12,6 +12,7 @@
 
 #include <deque>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "node/raft/log_storage.h"
@@ -75,7 +76,7 @@ class RaftLogStore : public raft::LogStorage {
                       uint64_t* bytes, std::vector<raft::Entry>* out) const;
   // Folds the conf changes in (base_.index, upto] into `conf`.
   Status FoldConfChanges(raft::Index upto, raft::ConfState* conf) const;
-  void CacheAppend(const std::vector<raft::Entry>& entries);
+  void CacheAppend(std::span<const raft::Entry> entries);
   void CacheTruncateFrom(raft::Index index);
   void CacheEvict();
 
