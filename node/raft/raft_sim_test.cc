@@ -35,10 +35,13 @@ class Chaos {
     o.drop_rate = 0.1;
     o.max_delay = 4;
     o.tick_every = 3;
-    o.raft.election_tick = 10;
+    o.raft.election_tick = (seed / 2) % 2 == 0 ? 10 : 5;
     // Without CheckQuorum a deposed leader lingers: stale reads would show.
     o.raft.check_quorum = seed % 3 != 0;
-    o.raft.heartbeat_tick = 2;
+    // Without both, a removed node that missed its removal disrupts the
+    // group forever (thesis §4.2.3): at least one of them stays on.
+    o.raft.pre_vote = !o.raft.check_quorum || seed % 4 != 1;
+    o.raft.heartbeat_tick = o.raft.election_tick / 5;
     o.raft.max_inflight_appends = 4;
     o.raft.max_bytes_per_append = 64;
     o.raft.max_uncommitted_bytes = 4096;
