@@ -49,9 +49,8 @@ grpc::Status AdminService::Change(grpc::ServerContext* context,
     }
     return status;
   }
-  for (const auto& m : replica_->GetStatus().members()) {
-    *response->add_members() = m;
-  }
+  v1::StatusResponse status_now = replica_->GetStatus();
+  *response->mutable_members() = status_now.members();
   return grpc::Status::OK;
 }
 
