@@ -148,6 +148,9 @@ void Replica::ApplyConfChangeEntry(const raft::Entry& entry) {
   AdminDone done = std::move(it->second.done);
   bool ours = it->second.term == entry.term;
   pending_admin_.erase(it);
+  // The answer lists the members (from the published status): publish now
+  // so that it includes this change rather than the previous membership.
+  PublishStatus();
   done(ours ? Status::Ok()
             : Unavailable("leadership changed; the change was not applied"));
 }
