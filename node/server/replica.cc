@@ -75,11 +75,7 @@ Status Replica::OpenStorage() {
     raft::ConfState conf;
     for (const auto& [id, addr] : config_.peers) conf.voters.push_back(id);
     SHARDKV_RETURN_IF_ERROR(log_->Bootstrap(conf));
-    for (const auto& [id, addr] : config_.peers) {
-      raft::ConfChange cc{raft::ConfChangeType::kAddLearner, id, addr};
-      SHARDKV_RETURN_IF_ERROR(
-          machine_->ApplyConfChange(raft::Entry{}, cc, conf));
-    }
+    SHARDKV_RETURN_IF_ERROR(machine_->Bootstrap(conf, config_.peers));
     SHARDKV_LOG(kInfo) << "bootstrapped a new group of "
                        << conf.voters.size() << " voters";
   } else if (fresh) {
@@ -129,9 +125,10 @@ Status Replica::Start() {
       },
       this);
 
-  raft::ConfState conf = applied.conf.voters.empty() && applied.index == 0
-                             ? log_->InitialConfState()
-                             : applied.conf;
+  // The membership as of the applied index; later changes in the log are
+  // applied again. A joining replica has none yet and learns it.
+  raft::ConfState conf = applied.conf.voters.empty() ? log_->InitialConfState()
+                                                     : applied.conf;
   static raft::Config defaults;
   raft::Config rc = defaults;
   rc.id = config_.id;

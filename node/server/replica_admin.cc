@@ -203,6 +203,11 @@ bool Replica::WriteSnapshot(
     if (!source->NextChunk(1 << 20, &chunk)) break;
     if (!write(chunk)) return false;
   }
+  if (!source->status().ok()) {
+    SHARDKV_LOG(kError) << "reading the snapshot image failed: "
+                        << source->status().ToString();
+    return false;
+  }
   internal::SnapshotChunk last;
   last.set_done(true);
   return write(last);

@@ -337,6 +337,27 @@ Status StateMachine::ApplyConfChange(const raft::Entry& entry,
   return Status::Ok();
 }
 
+Status StateMachine::Bootstrap(
+    const raft::ConfState& conf,
+    const std::map<raft::NodeId, std::string>& addresses) {
+  StateMachineCore& core = impl_->core;
+  std::lock_guard<std::mutex> lock(core.write_mu);
+  AppliedState state = core.applied();
+  if (state.index != 0) {
+    return FailedPrecondition("cannot bootstrap: entries were applied");
+  }
+  state.conf = conf;
+  state.addresses = addresses;
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  rocksdb::Status s = core.engine->db()->Put(
+      sync, core.engine->cf(Column::kMeta), kAppliedKey,
+      EncodeAppliedState(state));
+  SHARDKV_RETURN_IF_ERROR(FromRocks(s, "recording the initial membership"));
+  core.set_applied(state);
+  return Status::Ok();
+}
+
 StatusOr<ReadResult> StateMachine::Get(std::string_view key,
                                        int64_t now_ms) const {
   Engine* engine = impl_->core.engine;

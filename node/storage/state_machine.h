@@ -88,6 +88,10 @@ class StateMachine {
   // A non-OK status means nothing was applied.
   Status ApplyEntries(const std::vector<raft::Entry>& entries,
                       std::vector<std::vector<ApplyResult>>* out);
+  // Records the initial membership of a brand-new group (bootstrapped from
+  // configuration, so no log entry carries it). REQUIRES: nothing applied.
+  Status Bootstrap(const raft::ConfState& conf,
+                   const std::map<raft::NodeId, std::string>& addresses);
   // Records a membership change applied at `entry` (kConfChange): the new
   // conf state and, for an added member, its address (change.context).
   Status ApplyConfChange(const raft::Entry& entry,

@@ -267,6 +267,21 @@ TEST_F(StateMachineTest, AppliedStateSurvivesReopen) {
   EXPECT_EQ(sm_->applied().addresses.count(4), 0u);
 }
 
+// Regression: the bootstrap membership was recorded through
+// ApplyConfChange at index 0, which skips it as a replay, so a restarted
+// group had no voters in its applied state.
+TEST_F(StateMachineTest, BootstrapMembershipSurvivesApplyAndReopen) {
+  raft::ConfState conf{{1, 2, 3}, {}};
+  std::map<raft::NodeId, std::string> addresses{
+      {1, "h:1"}, {2, "h:2"}, {3, "h:3"}};
+  ASSERT_TRUE(sm_->Bootstrap(conf, addresses).ok());
+  Apply(SetCmd("k", "v", 5));
+  Reopen();
+  EXPECT_EQ(sm_->applied().conf, conf);
+  EXPECT_EQ(sm_->applied().addresses, addresses);
+  EXPECT_EQ(sm_->Bootstrap(conf, addresses).code(), Code::kFailedPrecondition);
+}
+
 TEST_F(StateMachineTest, ApplyEntriesIsOneWriteAndSkipsReplays) {
   std::vector<raft::Entry> entries;
   for (raft::Index i = 1; i <= 5; ++i) {
