@@ -41,7 +41,11 @@ TEST_F(FaultTest, KillLeaderAndRestart) {
 TEST_F(FaultTest, KillAllAndRestart) {
   NodeId leader = StartCluster(ClusterOptions{});
   ASSERT_NE(leader, 0u);
-  StartWorkload(Options(22));
+  // Short client deadlines: operations in flight across the crash end
+  // with unknown outcomes, which the checker must place (or drop).
+  WorkloadOptions w = Options(22);
+  w.op_timeout = milliseconds(800);
+  StartWorkload(w);
   Sleep(milliseconds(2500));
   for (NodeId id : kVoters) ASSERT_TRUE(cluster_->Kill(id).ok());
   uint64_t acked_before_crash = workload_->AckedWrites();
