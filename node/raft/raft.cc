@@ -10,10 +10,12 @@ namespace shardkv::raft {
 
 Raft::Raft(const Config& config, const LogStorage* storage)
     : config_(config),
+      async_(config.async_storage_writes),
       storage_(storage),
       log_(storage, config.applied),
       tracker_(static_cast<size_t>(std::max(1, config.max_inflight_appends))),
       random_state_(config.random_seed * 0x9E3779B97F4A7C15ULL + config.id) {
+  log_.set_apply_only_durable(async_);
   HardState hs = storage->InitialHardState();
   term_ = hs.term;
   vote_ = hs.vote;
@@ -69,7 +71,20 @@ void Raft::Send(Message m) {
       m.type != MessageType::kVoteResponse) {
     m.term = term_;
   }
-  messages_.push_back(std::move(m));
+  // Async mode: an acknowledgement of entries or a snapshot, and a vote,
+  // must not leave before the state they vouch for is durable [§3.8].
+  // Everything else reveals nothing that a crash could take back: the
+  // leader's messages (its term and vote are durable, see
+  // awaiting_self_vote_; its own entries may be written in parallel,
+  // §10.2.1), vote requests, pre-vote responses (advisory: the real vote
+  // checks again) and heartbeat responses (they only confirm the leader).
+  bool after_persist = m.type == MessageType::kAppendResponse ||
+                       m.type == MessageType::kVoteResponse;
+  if (async_ && after_persist) {
+    messages_after_persist_.push_back(std::move(m));
+  } else {
+    messages_.push_back(std::move(m));
+  }
 }
 
 void Raft::Reset(Term term) {
@@ -84,6 +99,11 @@ void Raft::Reset(Term term) {
   AbortLeaderTransfer();
   tracker_.ResetVotes();
   tracker_.ResetProgress(log_.LastIndex(), config_.id);
+  if (async_) {
+    PeerProgress* self = tracker_.Get(config_.id);
+    if (self != nullptr) self->match = log_.DurableIndex();
+  }
+  awaiting_self_vote_ = false;
   read_only_.Reset();
   pending_conf_index_ = 0;
   uncommitted_.clear();
@@ -154,7 +174,14 @@ void Raft::Campaign(bool transfer) {
 
 void Raft::StartElection(MessageType type, bool transfer) {
   bool pre = type == MessageType::kPreVote;
-  tracker_.RecordVote(config_.id, true);
+  if (async_ && !pre) {
+    // Our vote counts once durable (OnPersisted).
+    awaiting_self_vote_ = true;
+    self_vote_term_ = term_;
+    self_vote_ready_ = 0;
+  } else {
+    tracker_.RecordVote(config_.id, true);
+  }
   if (tracker_.TallyVotes() == VoteResult::kWon) {
     // Single voter: no one to ask.
     if (pre) {
@@ -286,12 +313,16 @@ void Raft::StepCandidate(const Message& m) {
   }
   if (m.type != my_response) return;
   tracker_.RecordVote(m.from, !m.reject);
+  TallyAndAct();
+}
+
+void Raft::TallyAndAct() {
   switch (tracker_.TallyVotes()) {
     case VoteResult::kWon:
       if (role_ == Role::kPreCandidate) {
         BecomeCandidate();
         StartElection(MessageType::kVote, false);
-      } else {
+      } else if (!awaiting_self_vote_) {
         BecomeLeader();
       }
       return;
@@ -343,6 +374,24 @@ void Raft::TickHeartbeat() {
     heartbeat_elapsed_ = 0;
     BroadcastHeartbeat();
   }
+}
+
+void Raft::HandedOut(uint64_t ready) {
+  // The first Ready after BecomeCandidate carries the new term and vote.
+  if (awaiting_self_vote_ && self_vote_ready_ == 0) self_vote_ready_ = ready;
+}
+
+void Raft::OnPersisted(const PersistMark& mark) {
+  if (mark.snapshot_index != 0) log_.StableSnapshotTo(mark.snapshot_index);
+  if (mark.index != 0) log_.StableTo(mark.index, mark.term);
+  if (awaiting_self_vote_ && self_vote_ready_ != 0 &&
+      mark.ready >= self_vote_ready_ && role_ == Role::kCandidate &&
+      term_ == self_vote_term_ && vote_ == config_.id) {
+    awaiting_self_vote_ = false;
+    tracker_.RecordVote(config_.id, true);
+    TallyAndAct();
+  }
+  if (role_ == Role::kLeader) UpdateSelfMatch();
 }
 
 RaftStatus Raft::GetStatus() const {

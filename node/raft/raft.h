@@ -5,8 +5,15 @@
 // raft_leader.cc (replication, commit, proposals, membership, transfer,
 // ReadIndex), raft_follower.cc (receiving appends, heartbeats, snapshots).
 //
-// Outputs are buffered (messages_, read_states_) and drained by RawNode into
-// a Ready. Nothing here does I/O.
+// Outputs are buffered (messages_, messages_after_persist_, read_states_)
+// and drained by RawNode into a Ready. Nothing here does I/O.
+//
+// Async storage writes (Config::async_storage_writes): the leader's own
+// progress counts only the durable log (OnPersisted), and a candidate
+// counts its own vote, and may win, only once its term and vote are
+// durable: a leader whose term could be forgotten in a crash could, after
+// a restart, win the same term again and write different entries at the
+// same (index, term) as its first incarnation [§3.8].
 //
 // Thread-safety: not thread-safe; owned by RawNode.
 #pragma once
@@ -51,7 +58,12 @@ class Raft {
   HardState hard_state() const { return {term_, vote_, log_.committed()}; }
   SoftState soft_state() const { return {lead_, role_}; }
   std::vector<Message> TakeMessages() { return std::exchange(messages_, {}); }
-  bool HasMessages() const { return !messages_.empty(); }
+  std::vector<Message> TakeMessagesAfterPersist() {
+    return std::exchange(messages_after_persist_, {});
+  }
+  bool HasMessages() const {
+    return !messages_.empty() || !messages_after_persist_.empty();
+  }
   std::vector<ReadState> TakeReadStates() {
     return std::exchange(read_states_, {});
   }
@@ -60,6 +72,10 @@ class Raft {
   RaftStatus GetStatus() const;
   // The caller applied entries up to `index` (Advance).
   void AppliedTo(Index index) { log_.AppliedTo(index); }
+  // Async mode: Ready number `ready` was handed out (GetReady).
+  void HandedOut(uint64_t ready);
+  // Async mode: RawNode::OnPersisted.
+  void OnPersisted(const PersistMark& mark);
 
  private:
   // raft.cc: roles and elections.
@@ -76,6 +92,7 @@ class Raft {
   bool StepTerm(const Message& m);  // false: message dropped
   void HandleVoteRequest(const Message& m);
   void StepCandidate(const Message& m);
+  void TallyAndAct();
   void TickElection();
   void TickHeartbeat();
   void ResetRandomizedElectionTimeout();
@@ -95,6 +112,8 @@ class Raft {
   void StartReadRound();
   bool MaybeCommit();
   void AppendEntries(std::vector<Entry> entries);
+  // Async mode: the leader's own match follows its durable log.
+  void UpdateSelfMatch();
   void AbortLeaderTransfer() { lead_transferee_ = kNoNode; }
   Status CheckCanPropose() const;
   Status ValidateConfChange(const ConfChange& change) const;
@@ -107,6 +126,7 @@ class Raft {
   bool Restore(const SnapshotMeta& meta);
 
   Config config_;
+  const bool async_;
   const LogStorage* storage_;
   RaftLog log_;
   ProgressTracker tracker_;
@@ -130,7 +150,14 @@ class Raft {
   int randomized_election_timeout_ = 0;
   uint64_t random_state_;
 
+  // Async mode: a candidate's vote for itself in self_vote_term_ counts once
+  // Ready number self_vote_ready_ (which carries it) is durable.
+  bool awaiting_self_vote_ = false;
+  Term self_vote_term_ = 0;
+  uint64_t self_vote_ready_ = 0;  // 0: not handed out yet
+
   std::vector<Message> messages_;
+  std::vector<Message> messages_after_persist_;  // async mode only
   std::vector<ReadState> read_states_;
 };
 

@@ -183,10 +183,19 @@ void Raft::AppendEntries(std::vector<Entry> entries) {
     }
   }
   log_.Append(entries);
+  // Async mode: the entries count for us once durable (UpdateSelfMatch).
   PeerProgress* self = tracker_.Get(config_.id);
-  if (self != nullptr) self->MaybeUpdate(index);
+  if (self != nullptr && !async_) self->MaybeUpdate(index);
   MaybeCommit();  // a single voter commits at once
   BroadcastAppend();
+}
+
+// A leader must not count itself in a quorum for an entry not on its own
+// disk; it may send the entries before writing them [§10.2.1].
+void Raft::UpdateSelfMatch() {
+  PeerProgress* self = tracker_.Get(config_.id);
+  if (self == nullptr || !self->MaybeUpdate(log_.DurableIndex())) return;
+  if (MaybeCommit()) BroadcastAppend();
 }
 
 Status Raft::CheckCanPropose() const {

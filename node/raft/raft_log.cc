@@ -9,7 +9,9 @@
 namespace shardkv::raft {
 
 RaftLog::RaftLog(const LogStorage* storage, Index applied)
-    : storage_(storage), unstable_offset_(storage->LastIndex() + 1) {
+    : storage_(storage),
+      unstable_offset_(storage->LastIndex() + 1),
+      persisting_to_(storage->LastIndex()) {
   Index base = storage->FirstIndex() - 1;
   committed_ = std::max(storage->InitialHardState().commit, base);
   applied_ = std::clamp(applied, base, committed_);
@@ -111,6 +113,9 @@ void RaftLog::Append(const std::vector<Entry>& entries) {
                         << " below commit " << committed_;
     std::abort();
   }
+  // Entries being persisted from `after` on are replaced: hand out the
+  // new ones (the writer overwrites in order).
+  persisting_to_ = std::min(persisting_to_, after - 1);
   if (after == unstable_offset_ + unstable_.size()) {
     // Plain append to the tail.
   } else if (after <= unstable_offset_) {
@@ -160,19 +165,51 @@ void RaftLog::Restore(const SnapshotMeta& meta) {
   unstable_snapshot_ = meta;
   unstable_.clear();
   unstable_offset_ = meta.index + 1;
+  persisting_to_ = meta.index;
+  snapshot_persisting_ = false;
   committed_ = meta.index;
   applying_ = meta.index;
   applied_ = meta.index;
 }
 
+bool RaftLog::HasEntriesToPersist() const {
+  return !unstable_.empty() && LastIndex() > persisting_to_;
+}
+
+std::vector<Entry> RaftLog::EntriesToPersist() const {
+  if (!HasEntriesToPersist()) return {};
+  return std::vector<Entry>(
+      unstable_.begin() + (persisting_to_ + 1 - unstable_offset_),
+      unstable_.end());
+}
+
+std::optional<SnapshotMeta> RaftLog::SnapshotToPersist() const {
+  if (snapshot_persisting_) return std::nullopt;
+  return unstable_snapshot_;
+}
+
+void RaftLog::MarkPersisting() {
+  persisting_to_ = LastIndex();
+  if (unstable_snapshot_) snapshot_persisting_ = true;
+}
+
+Index RaftLog::DurableIndex() const {
+  return unstable_snapshot_ ? 0 : unstable_offset_ - 1;
+}
+
+Index RaftLog::ApplyLimit() const {
+  return apply_only_durable_ ? std::min(committed_, DurableIndex())
+                             : committed_;
+}
+
 bool RaftLog::HasNextCommittedEntries() const {
-  return committed_ > applying_ && !unstable_snapshot_;
+  return ApplyLimit() > applying_ && !unstable_snapshot_;
 }
 
 std::vector<Entry> RaftLog::NextCommittedEntries(uint64_t max_bytes) const {
   std::vector<Entry> out;
   if (!HasNextCommittedEntries()) return out;
-  Status st = Slice(applying_ + 1, committed_ + 1, max_bytes, &out);
+  Status st = Slice(applying_ + 1, ApplyLimit() + 1, max_bytes, &out);
   if (!st.ok()) {
     SHARDKV_LOG(kError) << "raft: cannot read committed entries: "
                         << st.ToString();
@@ -198,11 +235,13 @@ void RaftLog::StableTo(Index index, Term term) {
   unstable_.erase(unstable_.begin(),
                   unstable_.begin() + (index - unstable_offset_ + 1));
   unstable_offset_ = index + 1;
+  persisting_to_ = std::max(persisting_to_, index);
 }
 
 void RaftLog::StableSnapshotTo(Index index) {
   if (unstable_snapshot_ && unstable_snapshot_->index == index) {
     unstable_snapshot_.reset();
+    snapshot_persisting_ = false;
   }
 }
 

@@ -4,7 +4,9 @@
 //
 // Invariants:
 //   applied <= applying <= committed <= LastIndex();
-//   unstable entries start at unstable_offset_; if an unstable snapshot is
+//   unstable entries start at unstable_offset_; those up to persisting_to_
+//   were handed out for persistence (async mode: possibly not durable yet),
+//   unstable_offset_ - 1 <= persisting_to_ <= LastIndex(); if an unstable snapshot is
 //   present, unstable_offset_ == snapshot.index + 1 and storage is ignored
 //   below it. Entries in storage at or above unstable_offset_ are shadowed
 //   (they are stale: the caller will overwrite them with the unstable ones).
@@ -74,12 +76,24 @@ class RaftLog {
   const std::optional<SnapshotMeta>& UnstableSnapshot() const {
     return unstable_snapshot_;
   }
+  // Unstable entries and snapshot not yet handed out for persistence.
+  bool HasEntriesToPersist() const;
+  std::vector<Entry> EntriesToPersist() const;
+  std::optional<SnapshotMeta> SnapshotToPersist() const;
+  // Everything unstable was handed out for persistence (GetReady).
+  void MarkPersisting();
+  // Last index of the durable prefix of the log (0 while a received
+  // snapshot is not durable yet).
+  Index DurableIndex() const;
+  // Async mode: never hand out for applying an entry not durable here.
+  void set_apply_only_durable(bool only) { apply_only_durable_ = only; }
   bool HasNextCommittedEntries() const;
   // Committed entries after applying(), up to max_bytes (at least one).
   std::vector<Entry> NextCommittedEntries(uint64_t max_bytes) const;
   void ApplyingTo(Index index);
   void AppliedTo(Index index);
-  // The caller persisted entries up to (index, term) / the snapshot.
+  // The caller persisted entries up to (index, term) / the snapshot. An
+  // entry replaced since hand-out (different term) stays unstable.
   void StableTo(Index index, Term term);
   void StableSnapshotTo(Index index);
 
@@ -88,9 +102,15 @@ class RaftLog {
   std::optional<SnapshotMeta> unstable_snapshot_;
   std::vector<Entry> unstable_;
   Index unstable_offset_ = 1;
+  Index persisting_to_ = 0;
+  bool snapshot_persisting_ = false;
+  bool apply_only_durable_ = false;
   Index committed_ = 0;
   Index applying_ = 0;
   Index applied_ = 0;
+
+  // Last committed index that may be handed out for applying.
+  Index ApplyLimit() const;
 };
 
 }  // namespace shardkv::raft

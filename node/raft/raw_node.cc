@@ -26,6 +26,9 @@ class RawNode::Impl {
   Raft raft;
   SoftState prev_soft;
   HardState prev_hard;
+  // Async mode: number of the next Ready and the last snapshot handed out.
+  uint64_t next_ready = 1;
+  Index last_snapshot_handed_out = 0;
 };
 
 RawNode::RawNode(const Config& config, const LogStorage* storage)
@@ -72,8 +75,8 @@ bool RawNode::HasReady() const {
   const Raft& r = impl_->raft;
   return r.soft_state() != impl_->prev_soft ||
          r.hard_state() != impl_->prev_hard ||
-         !r.log().UnstableEntries().empty() ||
-         r.log().UnstableSnapshot().has_value() || r.HasMessages() ||
+         r.log().HasEntriesToPersist() ||
+         r.log().SnapshotToPersist().has_value() || r.HasMessages() ||
          r.HasReadStates() || r.log().HasNextCommittedEntries();
 }
 
@@ -88,20 +91,36 @@ Ready RawNode::GetReady() {
     rd.hard_state = r.hard_state();
     impl_->prev_hard = r.hard_state();
   }
-  rd.entries = r.log().UnstableEntries();
-  rd.snapshot = r.log().UnstableSnapshot();
+  rd.entries = r.log().EntriesToPersist();
+  rd.snapshot = r.log().SnapshotToPersist();
+  r.log().MarkPersisting();
   rd.committed_entries = r.log().NextCommittedEntries(
       r.config().max_committed_bytes_per_ready);
   if (!rd.committed_entries.empty()) {
     r.log().ApplyingTo(rd.committed_entries.back().index);
   }
   rd.messages = r.TakeMessages();
+  rd.messages_after_persist = r.TakeMessagesAfterPersist();
   rd.read_states = r.TakeReadStates();
+  if (rd.snapshot) impl_->last_snapshot_handed_out = rd.snapshot->index;
+  // Everything in the log has now been handed out for persistence.
+  rd.persist.ready = impl_->next_ready++;
+  rd.persist.index = r.log().LastIndex();
+  rd.persist.term = r.log().LastTerm();
+  rd.persist.snapshot_index = impl_->last_snapshot_handed_out;
+  if (r.config().async_storage_writes) r.HandedOut(rd.persist.ready);
   return rd;
 }
 
 void RawNode::Advance(const Ready& ready) {
   Raft& r = impl_->raft;
+  if (r.config().async_storage_writes) {
+    // Durability is reported by OnPersisted.
+    if (!ready.committed_entries.empty()) {
+      r.AppliedTo(ready.committed_entries.back().index);
+    }
+    return;
+  }
   if (ready.snapshot) r.log().StableSnapshotTo(ready.snapshot->index);
   if (!ready.entries.empty()) {
     r.log().StableTo(ready.entries.back().index, ready.entries.back().term);
@@ -109,6 +128,10 @@ void RawNode::Advance(const Ready& ready) {
   if (!ready.committed_entries.empty()) {
     r.AppliedTo(ready.committed_entries.back().index);
   }
+}
+
+void RawNode::OnPersisted(const PersistMark& mark) {
+  if (impl_->raft.config().async_storage_writes) impl_->raft.OnPersisted(mark);
 }
 
 RaftStatus RawNode::GetStatus() const { return impl_->raft.GetStatus(); }

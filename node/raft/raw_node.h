@@ -5,17 +5,57 @@
 //     counted in ticks);
 //   - Step() each message received from a peer;
 //   - Propose*/ReadIndex/TransferLeadership for client work;
-//   - while HasReady(): rd = GetReady(), then, in this order:
-//       1. persist rd.hard_state and rd.entries (and install rd.snapshot) in
-//          one durable write (fsync) -- group commit: one write per Ready;
-//       2. send rd.messages;
-//       3. apply rd.committed_entries (ApplyConfChange for kConfChange) and
-//          serve rd.read_states once applied >= their index;
-//       4. Advance(rd).
+//   - Ready handling, in one of two modes (Config::async_storage_writes).
+//
+// Classic mode (default): while HasReady(): rd = GetReady(), then in order:
+//   1. persist rd.hard_state and rd.entries (and install rd.snapshot) in
+//      one durable write (fsync) -- group commit: one write per Ready;
+//   2. send rd.messages;
+//   3. apply rd.committed_entries (ApplyConfChange for kConfChange) and
+//      serve rd.read_states once applied >= their index;
+//   4. Advance(rd).
+//
+// Asynchronous storage writes (async_storage_writes = true; etcd raft v3.6
+// AsyncStorageWrites, thesis §10.2.1): persistence leaves the raft thread.
+// While HasReady(): rd = GetReady(), then, without waiting for the disk:
+//   1. hand {rd.snapshot, rd.entries, rd.hard_state,
+//      rd.messages_after_persist, rd.persist} to the log writer, in Ready
+//      order (every Ready, even one with nothing to write: its
+//      messages_after_persist still wait for the earlier writes);
+//   2. send rd.messages at once;
+//   3. apply rd.committed_entries (ApplyConfChange for kConfChange); they
+//      never go beyond the locally durable log;
+//   4. serve rd.read_states once applied >= their index;
+//   5. Advance(rd). GetReady may be called again right away: several
+//      Readys may be in flight to the writer.
+// The writer performs the writes in the order handed over (it may group
+// several Readys' writes into one fsync). Once a Ready's write and every
+// earlier one are durable:
+//   6. send that Ready's messages_after_persist (acknowledgements and votes
+//      that must not reveal state before it is on disk);
+//   7. call OnPersisted(rd.persist) on the raft thread, in Ready order.
+//      Marks are cumulative: after a group commit it is enough to pass the
+//      last Ready's mark. Then check HasReady() again: persistence can
+//      commit entries (the leader counts its own log only up to what is
+//      durable) or complete an election (a candidate counts its own vote
+//      only once its term and vote are durable).
+// A crash loses what was not yet durable, including the held-back
+// messages_after_persist: nothing acknowledged was lost.
+// Snapshots in async mode: the core hands out no committed entries while
+// a received snapshot is not yet durable, so a writer may install it in
+// order like any write. The simplest correct caller keeps it synchronous:
+// on a Ready with rd.snapshot, wait until every earlier write is durable
+// (their steps 6-7 done), install the snapshot and persist this Ready's
+// write on the raft thread, then do steps 6-7 for it, then 2-5.
+// LogStorage reads: the core reads the storage only below the entries it
+// still holds in memory (not yet reported by OnPersisted), which the
+// writer does not modify; the storage must tolerate those reads
+// concurrently with the writer's appends.
 //
 // Implements (Ongaro's thesis section numbers in brackets): leader election
 // with randomized timeouts [3.4], PreVote [9.6] and CheckQuorum [6.2],
 // pipelined and batched AppendEntries with per-follower flow control [10.2],
+// the leader writing its log in parallel with replication [10.2.1],
 // snapshots and log compaction [5], single-server membership changes through
 // learners [4.1-4.2], leadership transfer [3.10], ReadIndex [6.4].
 //
@@ -57,6 +97,8 @@ struct Config {
   Index applied = 0;
   // Seed of the deterministic generator for election timeouts.
   uint64_t random_seed = 1;
+  // Ready persistence off the raft thread; see the top comment.
+  bool async_storage_writes = false;
 };
 
 enum class Role : uint8_t {
@@ -83,6 +125,22 @@ struct ReadState {
   std::string context;
 };
 
+// Async mode: identifies how far the log writer got. Cumulative: passing
+// the mark of Ready n to OnPersisted means Readys 1..n are durable.
+struct PersistMark {
+  // Number of the Ready (increasing from 1).
+  uint64_t ready = 0;
+  // The last log entry handed out for persistence so far (by this Ready or
+  // an earlier one). OnPersisted compares the term too: an entry replaced
+  // by a new leader's since hand-out is not marked durable by this mark.
+  Index index = 0;
+  Term term = 0;
+  // The last snapshot handed out so far (0: none).
+  Index snapshot_index = 0;
+
+  bool operator==(const PersistMark&) const = default;
+};
+
 struct Ready {
   std::optional<SoftState> soft_state;
   // Persist if present (together with `entries`, atomically, durably).
@@ -96,9 +154,20 @@ struct Ready {
   // Committed and ready to apply, in order. Contiguous with what was
   // handed out before.
   std::vector<Entry> committed_entries;
-  // Send after the entries and hard state are durable.
+  // Classic mode: send after the entries and hard state are durable.
+  // Async mode: send at once (the leader's kAppend, kHeartbeat, kSnapshot,
+  // kTimeoutNow; candidates' kVote/kPreVote; kPreVoteResponse and
+  // kHeartbeatResponse, which acknowledge no persisted state).
   std::vector<Message> messages;
+  // Async mode only: send once this Ready's write (and every earlier one)
+  // is durable. kAppendResponse (acknowledges entries or a snapshot, whose
+  // loss after a crash would break the leader's quorum count [§3.8]) and
+  // kVoteResponse (a vote must be durable before it is cast, or a
+  // restarted voter could vote twice in a term [§3.8]).
+  std::vector<Message> messages_after_persist;
   std::vector<ReadState> read_states;
+  // Async mode: pass to OnPersisted once this Ready's write is durable.
+  PersistMark persist;
 };
 
 // Replication state of one follower, as seen by the leader.
@@ -185,8 +254,13 @@ class RawNode {
 
   bool HasReady() const;
   Ready GetReady();
-  // REQUIRES: `ready` was the last GetReady() and has been handled.
+  // REQUIRES: `ready` was the last GetReady() and has been handled (in
+  // async mode: handed to the writer, not necessarily durable).
   void Advance(const Ready& ready);
+  // Async mode only: the writes of every Ready up to `mark.ready` are
+  // durable. REQUIRES: marks in non-decreasing Ready order; a mark from
+  // before a restart (another RawNode) is never passed.
+  void OnPersisted(const PersistMark& mark);
 
   RaftStatus GetStatus() const;
 
