@@ -40,7 +40,11 @@ void Replica::HandleReady() {
     }
     // Committed entries already in the durable log can be applied (and
     // their writers answered) before this Ready's fsync.
+    // Entries this Ready rewrites are not durable in their new form yet.
     raft::Index durable_last = log_->LastIndex();
+    if (!rd.entries.empty()) {
+      durable_last = std::min(durable_last, rd.entries.front().index - 1);
+    }
     std::span<const raft::Entry> committed(rd.committed_entries);
     size_t durable_count = 0;
     while (durable_count < committed.size() &&

@@ -3,8 +3,10 @@
 // One long-lived client stream per peer (RaftTransport.Send), written by a
 // gRPC callback reactor: Send() never blocks. Messages queued while a write
 // is in flight go out together in the next batch (batching comes for free
-// under load). A broken stream drops its queue (Raft retransmits) and the
-// unreachable handler is told, so the core falls back to probing.
+// under load). A broken stream drops its queue (Raft retransmits); the next
+// Send to that peer finds it broken, opens a new stream and tells the
+// unreachable handler, so the core falls back to probing. A peer with more
+// than 20,000 queued messages has new ones dropped (Raft retransmits).
 //
 // Snapshots go through a separate, single owned thread ("snapshot-sender"):
 // at most one is streamed at a time.
