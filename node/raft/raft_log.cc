@@ -13,7 +13,11 @@ RaftLog::RaftLog(const LogStorage* storage, Index applied)
       unstable_offset_(storage->LastIndex() + 1),
       persisting_to_(storage->LastIndex()) {
   Index base = storage->FirstIndex() - 1;
-  committed_ = std::max(storage->InitialHardState().commit, base);
+  // Async storage writes apply an entry once it is committed and durable
+  // here, possibly before the hard state recording the commit index is:
+  // what the caller applied is committed.
+  committed_ = std::max({storage->InitialHardState().commit, base,
+                         std::min(applied, storage->LastIndex())});
   applied_ = std::clamp(applied, base, committed_);
   applying_ = applied_;
 }

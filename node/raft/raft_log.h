@@ -6,9 +6,10 @@
 //   applied <= applying <= committed <= LastIndex();
 //   unstable entries start at unstable_offset_; those up to persisting_to_
 //   were handed out for persistence (async mode: possibly not durable yet),
-//   unstable_offset_ - 1 <= persisting_to_ <= LastIndex(); if an unstable snapshot is
-//   present, unstable_offset_ == snapshot.index + 1 and storage is ignored
-//   below it. Entries in storage at or above unstable_offset_ are shadowed
+//   unstable_offset_ - 1 <= persisting_to_ <= LastIndex(); if an unstable
+//   snapshot is present, unstable_offset_ == snapshot.index + 1 and storage
+//   is ignored below it. Storage is read only below unstable_offset_, so a
+//   writer thread may append at or above it meanwhile (async mode). Entries in storage at or above unstable_offset_ are shadowed
 //   (they are stale: the caller will overwrite them with the unstable ones).
 //
 // Thread-safety: not thread-safe; owned by Raft.
@@ -27,7 +28,8 @@ namespace shardkv::raft {
 class RaftLog {
  public:
   // Starts from what `storage` persisted; `applied` is the caller's applied
-  // index (clamped to [snapshot index, commit]).
+  // index (clamped to [snapshot index, commit]; entries up to it, if in the
+  // log, count as committed even above the persisted commit index).
   RaftLog(const LogStorage* storage, Index applied);
 
   Index FirstIndex() const;

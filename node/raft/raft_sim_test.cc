@@ -1,7 +1,9 @@
 // Randomized simulation: many seeds of a chaotic network (drops, delays,
 // reordering, partitions, crashes and restarts, compaction and snapshots,
 // membership changes, leadership transfers, ReadIndex), with every Raft
-// invariant checked after every step, then liveness after healing.
+// invariant checked after every step, then liveness after healing. Runs in
+// both Ready modes: classic (persist before sending) and asynchronous
+// storage writes (persistence completes later, crashes lose the queue).
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -24,12 +26,14 @@ constexpr int kChaosSteps = 4000;
 
 class Chaos {
  public:
-  explicit Chaos(uint64_t seed) : cluster_(Options(seed)) {
+  Chaos(uint64_t seed, bool async) : cluster_(Options(seed, async)) {
     cluster_.set_crash_in_ready_rate(0.0005);
   }
 
-  static SimOptions Options(uint64_t seed) {
+  static SimOptions Options(uint64_t seed, bool async) {
     SimOptions o;
+    o.async_writes = async;
+    o.max_persist_delay = 1 + static_cast<int>(seed % 4);
     o.voters = 3 + static_cast<int>(seed % 2) * 2;  // 3 or 5 voters
     o.seed = seed;
     o.drop_rate = 0.1;
@@ -210,13 +214,16 @@ class Chaos {
   int reads_ = 0;
 };
 
-TEST(RaftSimTest, RandomizedChaosKeepsInvariantsAndRecovers) {
+void RunChaos(bool async) {
   uint64_t total_reads = 0;
   uint64_t snapshots = 0;
   uint64_t conf_changes = 0;
   uint64_t leaders = 0;
   uint64_t applied = 0;
   uint64_t crashes_in_ready = 0;
+  uint64_t durable_commits = 0;
+  uint64_t writes_lost = 0;
+  uint64_t group_commits = 0;
   uint64_t first = 1;
   uint64_t last = kSeeds;
   // SHARDKV_SIM_SEED=n reruns one seed (with SHARDKV_SIM_TRACE=1 to see
@@ -228,26 +235,50 @@ TEST(RaftSimTest, RandomizedChaosKeepsInvariantsAndRecovers) {
     last = first + std::strtoull(count, nullptr, 10) - 1;
   }
   for (uint64_t seed = first; seed <= last; ++seed) {
-    Chaos chaos(seed);
+    Chaos chaos(seed, async);
     std::string violation = chaos.Run();
-    ASSERT_EQ(violation, "") << "seed " << seed;
+    ASSERT_EQ(violation, "") << "seed " << seed
+                             << (async ? " (async writes)" : "");
     total_reads += chaos.reads();
     snapshots += chaos.cluster().stats().snapshots_installed;
     conf_changes += chaos.cluster().stats().conf_changes_applied;
     leaders += chaos.cluster().stats().leaders_elected;
     applied += chaos.cluster().checker().max_applied();
     crashes_in_ready += chaos.cluster().stats().crashes_in_ready;
+    durable_commits += chaos.cluster().checker().durable_commits_checked();
+    writes_lost += chaos.cluster().stats().writes_lost_in_crashes;
+    group_commits += chaos.cluster().stats().group_commits;
   }
   std::printf("reads %llu snapshots %llu conf changes %llu leaders %llu "
-              "committed %llu crashes in Ready %llu\n",
+              "committed %llu crashes in Ready %llu durable commits checked "
+              "%llu writes lost in crashes %llu group commits %llu\n",
               (unsigned long long)total_reads, (unsigned long long)snapshots,
               (unsigned long long)conf_changes, (unsigned long long)leaders,
               (unsigned long long)applied,
-              (unsigned long long)crashes_in_ready);
+              (unsigned long long)crashes_in_ready,
+              (unsigned long long)durable_commits,
+              (unsigned long long)writes_lost,
+              (unsigned long long)group_commits);
   EXPECT_GT(snapshots, static_cast<uint64_t>(kSeeds) / 2);
   EXPECT_GT(conf_changes, 5u * static_cast<uint64_t>(kSeeds));
   // The run exercised ReadIndex for real.
   EXPECT_GT(total_reads, 10u * static_cast<uint64_t>(kSeeds));
+  EXPECT_GT(durable_commits, 100u * static_cast<uint64_t>(kSeeds));
+  if (async) {
+    // Crashes really lost queued writes and writes were grouped.
+    EXPECT_GT(writes_lost, static_cast<uint64_t>(kSeeds) / 4);
+    EXPECT_GT(group_commits, static_cast<uint64_t>(kSeeds));
+  }
+}
+
+TEST(RaftSimTest, RandomizedChaosKeepsInvariantsAndRecovers) {
+  RunChaos(/*async=*/false);
+}
+
+// Persistence off the raft thread (raw_node.h): same chaos, same checks,
+// plus crashes that lose writes not yet durable.
+TEST(RaftSimTest, RandomizedChaosWithAsyncStorageWrites) {
+  RunChaos(/*async=*/true);
 }
 
 }  // namespace

@@ -94,6 +94,9 @@ struct Config {
   // entry is always handed out).
   uint64_t max_committed_bytes_per_ready = 16 << 20;
   // Last index the caller has already applied (restart from a data dir).
+  // In async mode it may exceed the persisted HardState::commit (entries
+  // are applied once durable locally, maybe before the hard state that
+  // records their commit is): entries up to it count as committed.
   Index applied = 0;
   // Seed of the deterministic generator for election timeouts.
   uint64_t random_seed = 1;

@@ -108,6 +108,37 @@ std::string InvariantChecker::CheckLeaderCompleteness(
   return "";
 }
 
+std::string InvariantChecker::CheckDurableCommit(
+    NodeId leader, Term term, Index commit,
+    const std::vector<const LogStorage*>& voter_logs) {
+  auto [it, inserted] =
+      inherited_commit_.emplace(leader, std::make_pair(term, commit));
+  if (!inserted && it->second.first != term) {
+    it->second = {term, commit};
+    inserted = true;
+  }
+  if (inserted || commit <= it->second.second) return "";
+  ++durable_commits_checked_;
+  size_t durable = 0;
+  for (const LogStorage* log : voter_logs) {
+    if (log == nullptr) continue;
+    if (log->Snapshot().index >= commit) {
+      ++durable;
+      continue;
+    }
+    StatusOr<Term> t = log->TermAt(commit);
+    if (t.ok() && *t == term) ++durable;
+  }
+  // Check each advance once, against the membership that made it (a later
+  // conf change may shrink or grow the voters).
+  it->second.second = commit;
+  if (durable >= voter_logs.size() / 2 + 1) return "";
+  return "durable quorum: leader " + std::to_string(leader) + " of term " +
+         std::to_string(term) + " committed index " + std::to_string(commit) +
+         " durable on only " + std::to_string(durable) + " of " +
+         std::to_string(voter_logs.size()) + " voters";
+}
+
 void InvariantChecker::RecordReadRequest(const std::string& context) {
   read_floors_[context] = max_applied();
 }

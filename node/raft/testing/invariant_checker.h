@@ -8,6 +8,8 @@
 //   leader completeness  a new leader's log holds every committed entry;
 //   state machine safety no two nodes apply different entries at an index;
 //   durable commit       a node's persisted commit index never decreases;
+//   durable quorum       an entry a leader committed (by counting, in its
+//                        term) is durable on a quorum of its voters;
 //   linearizable reads   a ReadIndex result is >= every index applied
 //                        anywhere before the read was requested.
 //
@@ -41,6 +43,15 @@ class InvariantChecker {
   std::string CheckLeaderCompleteness(NodeId id, Term term,
                                       const LogStorage& storage);
 
+  // `leader`'s commit index in `term` is `commit`; `voter_logs` are the
+  // persisted logs of its voters (nullptr: unknown node). Checked when the
+  // commit index moved since the last call for this leader and term (the
+  // first call in a term records the inherited commit index). Call before
+  // applying a conf change that the leader might commit under.
+  std::string CheckDurableCommit(
+      NodeId leader, Term term, Index commit,
+      const std::vector<const LogStorage*>& voter_logs);
+
   // ReadIndex: `context` was requested when max_applied() was the floor.
   void RecordReadRequest(const std::string& context);
   std::string RecordReadState(const std::string& context, Index index);
@@ -54,6 +65,9 @@ class InvariantChecker {
   }
   size_t leaders() const { return leaders_.size(); }
   uint64_t reads_checked() const { return reads_checked_; }
+  uint64_t durable_commits_checked() const {
+    return durable_commits_checked_;
+  }
 
  private:
   struct LogRecord {
@@ -73,6 +87,9 @@ class InvariantChecker {
   uint64_t reads_checked_ = 0;
   // (node, term) pairs whose completeness was already checked.
   std::map<NodeId, Term> completeness_checked_;
+  // leader -> (term, commit index last checked in that term).
+  std::map<NodeId, std::pair<Term, Index>> inherited_commit_;
+  uint64_t durable_commits_checked_ = 0;
 };
 
 // Hash chain of a state machine that applies entries in order.

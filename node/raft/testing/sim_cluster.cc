@@ -30,6 +30,7 @@ Config SimCluster::ConfigFor(NodeId id) const {
   Config c = options_.raft;
   c.id = id;
   c.random_seed = options_.seed * 7919 + id;
+  c.async_storage_writes = options_.async_writes;
   auto it = nodes_.find(id);
   c.applied = it == nodes_.end() ? 0 : it->second.sm.applied;
   return c;
@@ -54,6 +55,8 @@ bool SimCluster::alive(NodeId id) const {
 void SimCluster::Crash(NodeId id) {
   SimNode& n = nodes_.at(id);
   n.raw.reset();
+  stats_.writes_lost_in_crashes += n.writes.size();
+  n.writes.clear();
   n.received_snapshots.clear();
   n.read_states.clear();
 }
@@ -163,7 +166,10 @@ void SimCluster::Step() {
       n.raw->Tick();
     }
   }
-  for (NodeId id : ids()) HandleReady(id);
+  for (NodeId id : ids()) {
+    CompleteWrites(id, /*all=*/false);
+    HandleReady(id);
+  }
   CheckStep();
   if (trace_) {
     std::fprintf(stderr, "after step %llu:\n%s", (unsigned long long)now_,
@@ -185,8 +191,13 @@ bool SimCluster::RunUntil(const std::function<bool()>& pred, int max_steps) {
 
 bool SimCluster::Settle(int max_rounds) {
   for (int round = 0; round < max_rounds; ++round) {
-    for (NodeId id : ids()) HandleReady(id);
-    if (network_.empty()) {
+    bool writing = false;
+    for (NodeId id : ids()) {
+      writing |= !nodes_.at(id).writes.empty();
+      CompleteWrites(id, /*all=*/true);
+      HandleReady(id);
+    }
+    if (network_.empty() && !writing) {
       CheckStep();
       return true;
     }
@@ -235,7 +246,12 @@ void SimCluster::HandleReady(NodeId id) {
   SimNode& n = it->second;
   while (n.raw && n.raw->HasReady() && violation_.empty()) {
     Ready rd = n.raw->GetReady();
-    Persist(id, n, rd);
+    if (options_.async_writes) {
+      QueueWrite(id, n, rd);
+    } else {
+      Persist(id, n, rd);
+    }
+    CheckDurableCommit(id);
     if (crash_in_ready_rate_ > 0 &&
         std::uniform_real_distribution<double>(0, 1)(rng_) <
             crash_in_ready_rate_) {
@@ -279,6 +295,72 @@ void SimCluster::Persist(NodeId id, SimNode& n, const Ready& rd) {
     n.storage->SetHardState(*rd.hard_state);
     Fail(checker_.RecordCommitIndex(id, rd.hard_state->commit));
   }
+}
+
+void SimCluster::QueueWrite(NodeId id, SimNode& n, Ready& rd) {
+  PendingWrite w;
+  w.ready.hard_state = rd.hard_state;
+  w.ready.entries = rd.entries;
+  w.ready.snapshot = rd.snapshot;
+  w.ready.messages_after_persist = std::move(rd.messages_after_persist);
+  w.ready.persist = rd.persist;
+  if (rd.snapshot && rng_() % 2 == 0) {
+    // The synchronous strategy: drain the writer, then write on the raft
+    // thread before sending or applying anything of this Ready.
+    CompleteWrites(id, /*all=*/true);
+    Persist(id, n, w.ready);
+    SendAll(id, n, std::move(w.ready.messages_after_persist));
+    n.raw->OnPersisted(w.ready.persist);
+    return;
+  }
+  uint64_t delay =
+      rng_() % static_cast<uint64_t>(options_.max_persist_delay + 1);
+  w.done_at = now_ + delay;
+  // The writer completes in order.
+  if (!n.writes.empty()) {
+    w.done_at = std::max(w.done_at, n.writes.back().done_at);
+  }
+  n.writes.push_back(std::move(w));
+}
+
+void SimCluster::CompleteWrites(NodeId id, bool all) {
+  SimNode& n = nodes_.at(id);
+  // Classic mode never queues: draw nothing from the generator, so seeds
+  // replay as before.
+  if (n.writes.empty()) return;
+  size_t done = 0;
+  std::optional<PersistMark> last;
+  // Marks are cumulative: report each, or only the group's last one.
+  bool each = rng_() % 2 == 0;
+  while (n.raw && !n.writes.empty() && violation_.empty() &&
+         (all || n.writes.front().done_at <= now_)) {
+    PendingWrite w = std::move(n.writes.front());
+    n.writes.pop_front();
+    Persist(id, n, w.ready);
+    SendAll(id, n, std::move(w.ready.messages_after_persist));
+    if (each) n.raw->OnPersisted(w.ready.persist);
+    last = w.ready.persist;
+    ++done;
+  }
+  if (last && !each) n.raw->OnPersisted(*last);
+  if (done > 1) ++stats_.group_commits;
+}
+
+// A leader's commit index, once it moves within its term, lands on an entry
+// of that term, which must be durable on a quorum of its voters (counting
+// a snapshot that covers it): never on the leader's memory alone.
+void SimCluster::CheckDurableCommit(NodeId id) {
+  SimNode& n = nodes_.at(id);
+  if (!n.raw) return;
+  RaftStatus s = n.raw->GetStatus();
+  if (s.soft_state.role != Role::kLeader) return;
+  std::vector<const LogStorage*> voters;
+  for (NodeId v : s.conf.voters) {
+    auto it = nodes_.find(v);
+    voters.push_back(it == nodes_.end() ? nullptr : it->second.storage.get());
+  }
+  Fail(checker_.CheckDurableCommit(id, s.hard_state.term,
+                                   s.hard_state.commit, voters));
 }
 
 void SimCluster::SendAll(NodeId id, SimNode& n, std::vector<Message> msgs) {

@@ -12,6 +12,15 @@
 // messages it has not yet sent and the snapshots it received but has not
 // installed; Restart builds a new RawNode from the persisted storage.
 //
+// With SimOptions::async_writes, each node runs RawNode in async storage
+// mode: a Ready's write goes to a per-node writer queue and completes, in
+// order, 0..max_persist_delay steps later (several completions at once are
+// one group commit); only then does the storage change, the Ready's
+// messages_after_persist leave and OnPersisted is called. A crash loses
+// the queued writes and their held-back messages. A Ready with a snapshot
+// is, at random, either queued like any other or handled synchronously
+// (queue drained first), the two caller strategies raw_node.h allows.
+//
 // Every step runs the InvariantChecker; the first violation is kept in
 // violation() (and the run should stop).
 //
@@ -19,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,6 +52,9 @@ struct SimOptions {
   int max_delay = 0;   // steps; 0 = delivered at the next step
   int tick_every = 1;  // steps per tick
   Config raft;         // template: id and seed are filled per node
+  // Async storage writes (overrides raft.async_storage_writes).
+  bool async_writes = false;
+  int max_persist_delay = 3;  // steps
 };
 
 // The persisted toy state machine; also what a snapshot carries.
@@ -94,6 +107,10 @@ class SimCluster {
     filter_ = std::move(filter);
   }
   size_t in_flight() const { return network_.size(); }
+  // Async mode: Readys handed to `id`'s writer and not yet durable.
+  size_t pending_writes(NodeId id) const {
+    return nodes_.at(id).writes.size();
+  }
 
   // Client work, with bookkeeping for the checker.
   StatusOr<std::vector<LogPosition>> Propose(NodeId id, std::string data);
@@ -116,10 +133,17 @@ class SimCluster {
     uint64_t conf_changes_applied = 0;
     uint64_t leaders_elected = 0;
     uint64_t crashes_in_ready = 0;
+    uint64_t writes_lost_in_crashes = 0;
+    uint64_t group_commits = 0;  // completions covering several Readys
   };
   const Stats& stats() const { return stats_; }
 
  private:
+  // Async mode: one Ready's write, queued at the node's writer.
+  struct PendingWrite {
+    Ready ready;  // only the persisted parts and messages_after_persist
+    uint64_t done_at = 0;
+  };
   struct SimNode {
     std::unique_ptr<MemoryLogStorage> storage;
     std::unique_ptr<RawNode> raw;
@@ -128,6 +152,7 @@ class SimCluster {
     std::map<Index, SmImage> snapshots;           // persisted images
     std::map<Index, SmImage> received_snapshots;  // volatile
     std::vector<ReadState> read_states;
+    std::deque<PendingWrite> writes;  // async mode, in Ready order
     int tick_phase = 0;
   };
   struct Packet {
@@ -140,6 +165,12 @@ class SimCluster {
   void Deliver(const Packet& p);
   void HandleReady(NodeId id);
   void Persist(NodeId id, SimNode& n, const Ready& rd);
+  // Async mode: queues rd's write (or, for some snapshots, drains the
+  // queue and writes it now).
+  void QueueWrite(NodeId id, SimNode& n, Ready& rd);
+  // Async mode: completes the queued writes due by now (all: every one).
+  void CompleteWrites(NodeId id, bool all);
+  void CheckDurableCommit(NodeId id);
   void SendAll(NodeId id, SimNode& n, std::vector<Message> messages);
   void Apply(NodeId id, SimNode& n, const Entry& e);
   void CheckStep();
