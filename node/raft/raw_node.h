@@ -20,8 +20,9 @@
 // While HasReady(): rd = GetReady(), then, without waiting for the disk:
 //   1. hand {rd.snapshot, rd.entries, rd.hard_state,
 //      rd.messages_after_persist, rd.persist} to the log writer, in Ready
-//      order (every Ready, even one with nothing to write: its
-//      messages_after_persist still wait for the earlier writes);
+//      order: every Ready with any of them, even one with nothing to
+//      write (its messages_after_persist still wait for the earlier
+//      writes); a Ready with none of them may skip the writer;
 //   2. send rd.messages at once;
 //   3. apply rd.committed_entries (ApplyConfChange for kConfChange); they
 //      never go beyond the locally durable log;
