@@ -41,7 +41,10 @@
 //      durable) or complete an election (a candidate counts its own vote
 //      only once its term and vote are durable).
 // A crash loses what was not yet durable, including the held-back
-// messages_after_persist: nothing acknowledged was lost.
+// messages_after_persist: nothing acknowledged was lost. Entries may be
+// applied before the hard state recording their commit is durable: on
+// restart pass the state machine's applied index as Config::applied (it
+// may exceed HardState::commit).
 // Snapshots in async mode: the core hands out no committed entries while
 // a received snapshot is not yet durable, so a writer may install it in
 // order like any write. The simplest correct caller keeps it synchronous:
