@@ -52,12 +52,14 @@ Status Corrupt(const std::string& what) {
 RaftLogStore::RaftLogStore(Engine* engine) : engine_(engine) {}
 
 void RaftLogStore::SetCacheLimits(size_t max_entries, uint64_t max_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
   cache_max_entries_ = max_entries;
   cache_max_bytes_ = max_bytes;
   CacheEvict();
 }
 
 Status RaftLogStore::Load() {
+  std::lock_guard<std::mutex> lock(mu_);
   rocksdb::DB* db = engine_->db();
   auto* state_cf = engine_->cf(Column::kRaftState);
   std::string value;
@@ -96,6 +98,7 @@ Status RaftLogStore::Load() {
 }
 
 Status RaftLogStore::Bootstrap(const raft::ConfState& conf) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (last_index_ != 0 || base_.index != 0) {
     return FailedPrecondition("bootstrap of a replica that has a log");
   }
@@ -112,6 +115,10 @@ Status RaftLogStore::Bootstrap(const raft::ConfState& conf) {
 
 Status RaftLogStore::Save(const std::optional<raft::HardState>& hard_state,
                           const std::vector<raft::Entry>& entries, bool sync) {
+  // The in-memory state is locked, the RocksDB write is not: in async mode
+  // the raft thread reads older entries while this (the log writer) syncs.
+  // Only one thread saves at a time, so last_index_ cannot move meanwhile.
+  std::unique_lock<std::mutex> lock(mu_);
   // Entries at or below the compaction point are already applied: skip.
   auto first =
       std::find_if(entries.begin(), entries.end(),
@@ -149,10 +156,12 @@ Status RaftLogStore::Save(const std::optional<raft::HardState>& hard_state,
     batch.Put(engine_->cf(Column::kRaftState), kHardStateKey,
               EncodeHardState(*hard_state));
   }
+  lock.unlock();
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   rocksdb::Status s = engine_->db()->Write(wo, &batch);
   SHARDKV_RETURN_IF_ERROR(FromRocks(s, "saving raft log entries"));
+  lock.lock();
   if (hard_state) hard_state_ = *hard_state;
   if (!fresh.empty()) {
     CacheTruncateFrom(fresh.front().index);
@@ -163,6 +172,7 @@ Status RaftLogStore::Save(const std::optional<raft::HardState>& hard_state,
 }
 
 Status RaftLogStore::ApplySnapshot(const raft::SnapshotMeta& meta) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (meta.index < base_.index) {
     return FailedPrecondition("snapshot at " + std::to_string(meta.index) +
                               " is older than the log's base " +
@@ -186,15 +196,16 @@ Status RaftLogStore::ApplySnapshot(const raft::SnapshotMeta& meta) {
 }
 
 Status RaftLogStore::Compact(raft::Index upto) {
+  std::lock_guard<std::mutex> lock(mu_);
   if (upto <= base_.index) return Status::Ok();
   if (upto > last_index_) {
     return FailedPrecondition("compacting to " + std::to_string(upto) +
                               " beyond the last index " +
                               std::to_string(last_index_));
   }
-  StatusOr<raft::Term> term = TermAt(upto);
+  StatusOr<raft::Term> term = TermAtLocked(upto);
   if (!term.ok()) return term.status();
-  raft::SnapshotMeta meta{upto, *term, InitialConfState()};
+  raft::SnapshotMeta meta{upto, *term, ConfAtBaseLocked()};
   SHARDKV_RETURN_IF_ERROR(FoldConfChanges(upto, &meta.conf));
   rocksdb::WriteBatch batch;
   batch.DeleteRange(engine_->cf(Column::kRaftLog), BigEndianKey(0),
@@ -239,19 +250,28 @@ Status RaftLogStore::FoldConfChanges(raft::Index upto,
   return FromRocks(it->status(), "reading conf changes of the log");
 }
 
-raft::HardState RaftLogStore::InitialHardState() const { return hard_state_; }
+raft::HardState RaftLogStore::InitialHardState() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return hard_state_;
+}
 
 raft::ConfState RaftLogStore::InitialConfState() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return ConfAtBaseLocked();
+}
+
+raft::ConfState RaftLogStore::ConfAtBaseLocked() const {
   return base_.index > 0 ? base_.conf : bootstrap_conf_;
 }
 
 Status RaftLogStore::Entries(raft::Index lo, raft::Index hi, uint64_t max_bytes,
                              std::vector<raft::Entry>* out) const {
+  std::lock_guard<std::mutex> lock(mu_);
   out->clear();
-  if (lo < FirstIndex()) {
+  if (lo <= base_.index) {
     return OutOfRange("entries from " + std::to_string(lo) +
                       " were compacted (first index " +
-                      std::to_string(FirstIndex()) + ")");
+                      std::to_string(base_.index + 1) + ")");
   }
   if (hi > last_index_ + 1) {
     return Unavailable("entries up to " + std::to_string(hi) +
@@ -307,6 +327,11 @@ Status RaftLogStore::ReadFromDisk(raft::Index lo, raft::Index hi,
 }
 
 StatusOr<raft::Term> RaftLogStore::TermAt(raft::Index i) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return TermAtLocked(i);
+}
+
+StatusOr<raft::Term> RaftLogStore::TermAtLocked(raft::Index i) const {
   if (i == base_.index) return base_.term;
   if (i < base_.index) {
     return OutOfRange("term of " + std::to_string(i) + " was compacted");
@@ -327,9 +352,18 @@ StatusOr<raft::Term> RaftLogStore::TermAt(raft::Index i) const {
   return e.term;
 }
 
-raft::Index RaftLogStore::FirstIndex() const { return base_.index + 1; }
-raft::Index RaftLogStore::LastIndex() const { return last_index_; }
-raft::SnapshotMeta RaftLogStore::Snapshot() const { return base_; }
+raft::Index RaftLogStore::FirstIndex() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return base_.index + 1;
+}
+raft::Index RaftLogStore::LastIndex() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_index_;
+}
+raft::SnapshotMeta RaftLogStore::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return base_;
+}
 
 void RaftLogStore::CacheTruncateFrom(raft::Index index) {
   while (!cache_.empty() && cache_.back().index >= index) {

@@ -7,10 +7,13 @@
 // meanwhile share one fsync (group commit). Nothing is acknowledged before
 // Save() returns.
 //
-// Thread-safety: only the Raft driver thread calls it.
+// Thread-safety: thread-safe. Save() may run on a log-writer thread while
+// the raft thread reads; Save() calls must not overlap each other, nor
+// ApplySnapshot()/Compact() with a Save() touching the same entries.
 #pragma once
 
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
@@ -70,6 +73,8 @@ class RaftLogStore : public raft::LogStorage {
   void SetCacheLimits(size_t max_entries, uint64_t max_bytes);
 
  private:
+  StatusOr<raft::Term> TermAtLocked(raft::Index i) const;
+  raft::ConfState ConfAtBaseLocked() const;
   // Reads [lo, hi) from RocksDB, appending to `out` while the data sizes,
   // summed in `bytes`, stay <= max_bytes (the first entry always).
   Status ReadFromDisk(raft::Index lo, raft::Index hi, uint64_t max_bytes,
@@ -81,6 +86,7 @@ class RaftLogStore : public raft::LogStorage {
   void CacheEvict();
 
   Engine* const engine_;
+  mutable std::mutex mu_;  // guards everything below
   raft::HardState hard_state_;
   raft::ConfState bootstrap_conf_;
   // Compaction point: entries <= base_.index are gone.
