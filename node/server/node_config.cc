@@ -42,6 +42,8 @@ Runs one replica of a shardkv shard (one member of its Raft group).
   --tick 50ms            Raft tick; --election-ticks 10, --heartbeat-ticks 1
   --max-value-bytes N    largest value accepted (default 1MiB)
   --log-retain-entries N log entries kept behind the applied index (10000)
+  --classic-ready-loop   fsync the log on the raft thread (default: on a
+                         separate log-writer thread, group-committing)
   --compact-every-entries N  compact once this many entries beyond the
                          retained ones are applied (20000)
 )";
@@ -91,6 +93,10 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
     if (flag == "--help" || flag == "-h") return NotFound(NodeUsage());
     if (flag == "--join") {
       c.join = true;
+      continue;
+    }
+    if (flag == "--classic-ready-loop") {
+      c.classic_ready_loop = true;
       continue;
     }
     static const char* kValueFlags[] = {

@@ -30,6 +30,10 @@ struct NodeConfig {
   int election_ticks = 10;
   int heartbeat_ticks = 1;
 
+  // Persist the Raft log on the raft thread (one fsync per Ready, the
+  // thread waiting) instead of on the log-writer thread. For comparison.
+  bool classic_ready_loop = false;
+
   uint64_t max_key_bytes = 256;
   uint64_t max_value_bytes = 1 << 20;
   // Log entries kept after compaction, so a briefly lagging follower can

@@ -104,6 +104,7 @@ Status Replica::Start() {
   SHARDKV_RETURN_IF_ERROR(OpenStorage());
   storage::AppliedState applied = machine_->applied();
   applied_ = durable_applied_ = applied.index;
+  applied_published_ = applied_;
   last_clock_ms_ = applied.clock_ms;
 
   transport_ = std::make_unique<Transport>(config_.id, config_.advertise,
@@ -135,10 +136,21 @@ Status Replica::Start() {
   rc.election_tick = config_.election_ticks;
   rc.heartbeat_tick = config_.heartbeat_ticks;
   rc.applied = applied.index;
+  rc.async_storage_writes = !config_.classic_ready_loop;
   rc.random_seed = config_.id * 0x9E3779B97F4A7C15ull ^
                    static_cast<uint64_t>(WallClockMs());
   conf_storage_ = std::make_unique<ConfFromStateMachine>(log_.get(), conf);
   raft_ = std::make_unique<raft::RawNode>(rc, conf_storage_.get());
+  if (rc.async_storage_writes) {
+    writer_ = std::make_unique<LogWriter>(
+        log_.get(), transport_.get(),
+        LogWriter::Callbacks{
+            [this](const raft::PersistMark& mark) {
+              Enqueue([&] { persisted_mark_ = mark; });
+            },
+            [this] { return applied_published_.load(); },
+            [this](const Status& s) { Fatal("persisting the Raft log", s); }});
+  }
   PublishStatus();
   loop_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "raft-loop");
@@ -158,6 +170,7 @@ void Replica::Stop() {
   }
   cv_.notify_all();
   if (loop_thread_.joinable()) loop_thread_.join();
+  if (writer_) writer_->Stop();
   if (transport_) transport_->Stop();
 }
 
@@ -208,6 +221,15 @@ void Replica::Receive(std::vector<raft::Message> messages, raft::NodeId from,
   cv_.notify_one();
 }
 
+void Replica::ConsumePersistedMark() {
+  std::optional<raft::PersistMark> mark;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    mark.swap(persisted_mark_);
+  }
+  if (mark) raft_->OnPersisted(*mark);
+}
+
 void Replica::Loop() {
   using Clock = std::chrono::steady_clock;
   const auto tick = std::chrono::milliseconds(config_.tick_ms);
@@ -222,7 +244,8 @@ void Replica::Loop() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait_until(lock, next_tick, [&] {
         return stopping_ || !inbox_.empty() || !writes_.empty() ||
-               !reads_.empty() || !tasks_.empty();
+               !reads_.empty() || !tasks_.empty() ||
+               persisted_mark_.has_value();
       });
       if (stopping_) break;
       inbox.swap(inbox_);
@@ -254,6 +277,7 @@ void Replica::RunIteration(
     std::vector<raft::Message>* inbox,
     std::vector<std::pair<internal::Command, WriteDone>>* writes,
     std::vector<ReadGate>* reads, std::vector<Task>* tasks) {
+  ConsumePersistedMark();
   for (Task& task : *tasks) task();
   tasks->clear();
   for (const raft::Message& m : *inbox) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "node/raft/raw_node.h"
+#include "node/server/log_writer.h"
 #include "node/server/node_config.h"
 #include "node/server/transport.h"
 #include "node/storage/engine.h"
@@ -117,6 +118,14 @@ class Replica : public SnapshotProvider {
       std::vector<std::pair<internal::Command, WriteDone>>* writes);
   void StartReadIndex(std::vector<ReadGate>* reads);
   void HandleReady();
+  // Classic mode: persist on this thread, then send and apply.
+  void HandleReadyInline(raft::Ready& rd);
+  // Async mode: hand the write to the log writer; send and apply at once.
+  void HandleReadyAsync(raft::Ready& rd);
+  void InstallReadySnapshot(const raft::SnapshotMeta& meta);
+  // Hands the core the latest durable mark reported by the log writer.
+  void ConsumePersistedMark();
+  raft::Index DurableApplied() const;
   void ApplyCommitted(std::span<const raft::Entry> entries);
   void CompleteWrites(const raft::Entry& entry,
                       const std::vector<storage::ApplyResult>* results);
@@ -141,6 +150,7 @@ class Replica : public SnapshotProvider {
   std::unique_ptr<raft::LogStorage> conf_storage_;  // log_ + applied conf
   std::unique_ptr<raft::RawNode> raft_;  // raft-loop thread only
   std::unique_ptr<Transport> transport_;
+  std::unique_ptr<LogWriter> writer_;  // async mode only
 
   // Owned by the raft-loop thread.
   std::map<raft::Index, PendingWrite> pending_writes_;
@@ -149,7 +159,9 @@ class Replica : public SnapshotProvider {
   std::vector<ReadGate> reads_waiting_leader_;     // no commit in term yet
   uint64_t next_read_context_ = 1;
   raft::Index applied_ = 0;
-  raft::Index durable_applied_ = 0;  // applied and covered by an fsync
+  // Published for the log writer, which reads it before each fsync.
+  std::atomic<raft::Index> applied_published_{0};
+  raft::Index durable_applied_ = 0;  // classic mode: covered by an fsync
   int64_t last_clock_ms_ = 0;
   struct PendingTransfer {
     raft::NodeId target;
@@ -168,6 +180,7 @@ class Replica : public SnapshotProvider {
   std::vector<ReadGate> reads_;                                     // mu_
   std::vector<Task> tasks_;                                         // mu_
   bool stopping_ = false;                                           // mu_
+  std::optional<raft::PersistMark> persisted_mark_;                 // mu_
 
   // Published by the loop for Status()/Leader() from other threads.
   mutable std::mutex status_mu_;

@@ -21,47 +21,11 @@ void Replica::HandleReady() {
   while (raft_->HasReady()) {
     raft::Ready rd = raft_->GetReady();
     if (rd.soft_state) UpdateSoftState(*rd.soft_state);
-    if (rd.snapshot) {
-      Status s = log_->ApplySnapshot(*rd.snapshot);
-      if (!s.ok()) Fatal("rebasing the log on a snapshot", s);
-      applied_ = std::max(applied_, rd.snapshot->index);
-      for (const auto& [id, addr] : machine_->applied().addresses) {
-        transport_->SetAddress(id, addr);
-      }
+    if (writer_) {
+      HandleReadyAsync(rd);
+    } else {
+      HandleReadyInline(rd);
     }
-    // A leader may send its appends while it writes them itself (thesis
-    // 10.2.1): the entries commit once a quorum has them durably, and the
-    // leader acknowledges nothing before its own write below completes.
-    // Everyone else must persist before answering.
-    bool sent = false;
-    if (is_leader_ && !rd.messages.empty()) {
-      transport_->Send(std::move(rd.messages));
-      sent = true;
-    }
-    // Committed entries already in the durable log can be applied (and
-    // their writers answered) before this Ready's fsync.
-    // Entries this Ready rewrites are not durable in their new form yet.
-    raft::Index durable_last = log_->LastIndex();
-    if (!rd.entries.empty()) {
-      durable_last = std::min(durable_last, rd.entries.front().index - 1);
-    }
-    std::span<const raft::Entry> committed(rd.committed_entries);
-    size_t durable_count = 0;
-    while (durable_count < committed.size() &&
-           committed[durable_count].index <= durable_last) {
-      ++durable_count;
-    }
-    ApplyCommitted(committed.first(durable_count));
-    if (rd.hard_state || !rd.entries.empty()) {
-      raft::Index applied_before_sync = applied_;
-      Status s = log_->Save(rd.hard_state, rd.entries, /*sync=*/true);
-      if (!s.ok()) Fatal("persisting the Raft log", s);
-      durable_applied_ = applied_before_sync;
-    }
-    if (!sent && !rd.messages.empty()) {
-      transport_->Send(std::move(rd.messages));
-    }
-    ApplyCommitted(committed.subspan(durable_count));
     for (const raft::ReadState& rs : rd.read_states) {
       auto it = read_batches_.find(rs.context);
       if (it != read_batches_.end()) it->second.index = rs.index;
@@ -69,6 +33,84 @@ void Replica::HandleReady() {
     ReleaseReads();
     raft_->Advance(rd);
   }
+}
+
+void Replica::InstallReadySnapshot(const raft::SnapshotMeta& meta) {
+  // The state machine took the image before the core accepted it
+  // (FinishSnapshotInstall); now the log restarts after it.
+  Status s = log_->ApplySnapshot(meta);
+  if (!s.ok()) Fatal("rebasing the log on a snapshot", s);
+  applied_ = std::max(applied_, meta.index);
+  applied_published_ = applied_;
+  for (const auto& [id, addr] : machine_->applied().addresses) {
+    transport_->SetAddress(id, addr);
+  }
+}
+
+void Replica::HandleReadyAsync(raft::Ready& rd) {
+  if (rd.snapshot) {
+    // Rare: do it synchronously, after every earlier write is durable.
+    writer_->Drain();
+    ConsumePersistedMark();
+    InstallReadySnapshot(*rd.snapshot);
+    if (rd.hard_state || !rd.entries.empty()) {
+      Status s = log_->Save(rd.hard_state, rd.entries, /*sync=*/true);
+      if (!s.ok()) Fatal("persisting the Raft log", s);
+    }
+    if (!rd.messages_after_persist.empty()) {
+      transport_->Send(std::move(rd.messages_after_persist));
+    }
+    raft_->OnPersisted(rd.persist);
+  } else if (rd.hard_state || !rd.entries.empty() ||
+             !rd.messages_after_persist.empty()) {
+    writer_->Submit(LogWriter::Write{rd.hard_state, std::move(rd.entries),
+                                     std::move(rd.messages_after_persist),
+                                     rd.persist});
+  }
+  if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
+  // The core hands out only entries durable in the local log.
+  ApplyCommitted(rd.committed_entries);
+}
+
+void Replica::HandleReadyInline(raft::Ready& rd) {
+  if (rd.snapshot) InstallReadySnapshot(*rd.snapshot);
+  // A leader may send its appends while it writes them itself (thesis
+  // 10.2.1): the entries commit once a quorum has them durably, and the
+  // leader acknowledges nothing before its own write below completes.
+  // Everyone else must persist before answering.
+  bool sent = false;
+  if (is_leader_ && !rd.messages.empty()) {
+    transport_->Send(std::move(rd.messages));
+    sent = true;
+  }
+  // Committed entries already in the durable log can be applied (and
+  // their writers answered) before this Ready's fsync. Entries this Ready
+  // rewrites are not durable in their new form yet.
+  raft::Index durable_last = log_->LastIndex();
+  if (!rd.entries.empty()) {
+    durable_last = std::min(durable_last, rd.entries.front().index - 1);
+  }
+  std::span<const raft::Entry> committed(rd.committed_entries);
+  size_t durable_count = 0;
+  while (durable_count < committed.size() &&
+         committed[durable_count].index <= durable_last) {
+    ++durable_count;
+  }
+  ApplyCommitted(committed.first(durable_count));
+  if (rd.hard_state || !rd.entries.empty()) {
+    raft::Index applied_before_sync = applied_;
+    Status s = log_->Save(rd.hard_state, rd.entries, /*sync=*/true);
+    if (!s.ok()) Fatal("persisting the Raft log", s);
+    durable_applied_ = applied_before_sync;
+  }
+  if (!sent && !rd.messages.empty()) {
+    transport_->Send(std::move(rd.messages));
+  }
+  ApplyCommitted(committed.subspan(durable_count));
+}
+
+raft::Index Replica::DurableApplied() const {
+  return writer_ ? writer_->durable_applied() : durable_applied_;
 }
 
 void Replica::Fatal(const std::string& what, const Status& status) {
@@ -92,6 +134,7 @@ void Replica::ApplyCommitted(std::span<const raft::Entry> entries) {
       CompleteWrites(normal[i], i < results.size() ? &results[i] : nullptr);
     }
     applied_ = normal.back().index;
+    applied_published_ = applied_;
     normal.clear();
   };
   for (const raft::Entry& e : entries) {
@@ -100,6 +143,7 @@ void Replica::ApplyCommitted(std::span<const raft::Entry> entries) {
       flush();
       ApplyConfChangeEntry(e);
       applied_ = e.index;
+      applied_published_ = applied_;
     } else {
       normal.push_back(e);
     }
@@ -230,12 +274,13 @@ void Replica::Maintenance() {
 }
 
 void Replica::MaybeCompact() {
+  raft::Index durable_applied = DurableApplied();
   raft::Index first = log_->FirstIndex();
-  if (durable_applied_ < first + config_.log_retain_entries +
+  if (durable_applied < first + config_.log_retain_entries +
                              config_.compact_every_entries) {
     return;
   }
-  raft::Index upto = durable_applied_ - config_.log_retain_entries;
+  raft::Index upto = durable_applied - config_.log_retain_entries;
   Status s = log_->Compact(upto);
   if (!s.ok()) {
     SHARDKV_LOG(kWarning) << "log compaction failed: " << s.ToString();
