@@ -180,6 +180,7 @@ class Replica : public SnapshotProvider {
   std::vector<ReadGate> reads_;                                     // mu_
   std::vector<Task> tasks_;                                         // mu_
   bool stopping_ = false;                                           // mu_
+  bool wake_pending_ = false;  // the loop was notified and has not woken
   std::optional<raft::PersistMark> persisted_mark_;                 // mu_
 
   // Published by the loop for Status()/Leader() from other threads.
