@@ -55,7 +55,8 @@ TEST(ClientTest, FollowsNotLeaderHintAndRemembersTheLeader) {
   auto at_b = b.set.requests();
   ASSERT_EQ(at_b.size(), 2u);
   // The redirected write kept its request id; the next one is numbered on.
-  const auto& id0 = a.set.requests()[0].request_id();
+  auto at_a = a.set.requests();
+  const auto& id0 = at_a[0].request_id();
   EXPECT_NE(id0.client_id(), 0u);
   EXPECT_EQ(at_b[0].request_id().client_id(), id0.client_id());
   EXPECT_EQ(at_b[0].request_id().sequence(), id0.sequence());

@@ -100,6 +100,9 @@ CallOutcome CallWithRetry(EndpointSet& endpoints, Route route, size_t first,
   size_t tried_since_backoff = 0;
   CallOutcome outcome;
   outcome.status = Status(Code::kDeadlineExceeded, "deadline already passed");
+  // The last answer a replica gave (not our own attempt timing out): it
+  // says why we gave up better than the final attempt cut by the deadline.
+  std::optional<Status> last_answer;
   while (Clock::now() < deadline) {
     Endpoint& endpoint = endpoints.at(index);
     grpc::ClientContext context;
@@ -116,6 +119,7 @@ CallOutcome CallWithRetry(EndpointSet& endpoints, Route route, size_t first,
     outcome.status =
         Status(st.code(), endpoint.address + ": " + st.message());
     outcome.definite = IsDefinite(s, detail);
+    if (st.code() != Code::kDeadlineExceeded) last_answer = outcome.status;
     switch (Classify(s, detail)) {
       case Next::kDone:
         outcome.status = st;
@@ -139,7 +143,7 @@ CallOutcome CallWithRetry(EndpointSet& endpoints, Route route, size_t first,
     SleepUntilAtMost(BackoffDelay(policy, backoffs++), deadline);
   }
   if (attempts == 0) return outcome;
-  outcome.status = GaveUp(outcome.status, attempts);
+  outcome.status = GaveUp(last_answer.value_or(outcome.status), attempts);
   return outcome;
 }
 
