@@ -58,8 +58,9 @@ grpc::Status AdminService::AddLearner(grpc::ServerContext* context,
                                       const v1::AddLearnerRequest* request,
                                       v1::MembershipResponse* response) {
   if (request->id() == 0 || request->address().empty()) {
-    return ToGrpc(InvalidArgument("add learner needs an id >= 1 and an "
-                                  "address"));
+    return ToGrpc(
+        InvalidArgument("add learner needs an id >= 1 and an "
+                        "address"));
   }
   return Change(context,
                 raft::ConfChange{raft::ConfChangeType::kAddLearner,
@@ -70,19 +71,19 @@ grpc::Status AdminService::AddLearner(grpc::ServerContext* context,
 grpc::Status AdminService::Promote(grpc::ServerContext* context,
                                    const v1::PromoteRequest* request,
                                    v1::MembershipResponse* response) {
-  return Change(context,
-                raft::ConfChange{raft::ConfChangeType::kPromote, request->id(),
-                                 ""},
-                response);
+  return Change(
+      context,
+      raft::ConfChange{raft::ConfChangeType::kPromote, request->id(), ""},
+      response);
 }
 
 grpc::Status AdminService::RemoveMember(grpc::ServerContext* context,
                                         const v1::RemoveMemberRequest* request,
                                         v1::MembershipResponse* response) {
-  return Change(context,
-                raft::ConfChange{raft::ConfChangeType::kRemove, request->id(),
-                                 ""},
-                response);
+  return Change(
+      context,
+      raft::ConfChange{raft::ConfChangeType::kRemove, request->id(), ""},
+      response);
 }
 
 grpc::Status AdminService::TransferLeader(
@@ -93,10 +94,9 @@ grpc::Status AdminService::TransferLeader(
     return NotLeader(hint.id, hint.address);
   }
   auto promise = std::make_shared<std::promise<shardkv::Status>>();
-  replica_->TransferLeadership(request->id(), [promise](
-                                                  const shardkv::Status& s) {
-    promise->set_value(s);
-  });
+  replica_->TransferLeadership(
+      request->id(),
+      [promise](const shardkv::Status& s) { promise->set_value(s); });
   grpc::Status status = Await(context, promise->get_future());
   response->set_leader_id(replica_->Leader().id);
   return status;

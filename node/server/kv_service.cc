@@ -49,19 +49,19 @@ void FillCommand(const v1::RequestId& id, internal::Command* command) {
 
 grpc::Status KvService::ValidateKey(const std::string& key) const {
   if (key.empty()) {
-    return InvalidArgumentWithLimit(v1::KEY_EMPTY, "key is empty (1-" +
-                                    std::to_string(replica_->config()
-                                                       .max_key_bytes) +
-                                    " bytes)",
-                                    replica_->config().max_key_bytes, 0);
+    return InvalidArgumentWithLimit(
+        v1::KEY_EMPTY,
+        "key is empty (1-" + std::to_string(replica_->config().max_key_bytes) +
+            " bytes)",
+        replica_->config().max_key_bytes, 0);
   }
   uint64_t limit = replica_->config().max_key_bytes;
   if (key.size() > limit) {
-    return InvalidArgumentWithLimit(
-        v1::KEY_TOO_LARGE,
-        "key is " + std::to_string(key.size()) + " bytes; the limit is " +
-            std::to_string(limit),
-        limit, key.size());
+    return InvalidArgumentWithLimit(v1::KEY_TOO_LARGE,
+                                    "key is " + std::to_string(key.size()) +
+                                        " bytes; the limit is " +
+                                        std::to_string(limit),
+                                    limit, key.size());
   }
   return grpc::Status::OK;
 }
@@ -97,8 +97,7 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   replica_->WaitReadable([this, reactor, read](const Status& s) {
     if (!s.ok()) {
-      reactor->Finish(s.code() == Code::kUnavailable ? NotLeader()
-                                                     : ToGrpc(s));
+      reactor->Finish(s.code() == Code::kUnavailable ? NotLeader() : ToGrpc(s));
       return;
     }
     reactor->Finish(read());
@@ -122,9 +121,9 @@ grpc::ServerUnaryReactor* KvService::Set(grpc::CallbackServerContext* context,
                         limit, request->value().size()));
   }
   if (request->ttl_ms() < 0) {
-    return Finished(context, InvalidArgumentWithLimit(
-                                 v1::INVALID_REQUEST,
-                                 "ttl_ms must not be negative", 0, 0));
+    return Finished(
+        context, InvalidArgumentWithLimit(v1::INVALID_REQUEST,
+                                          "ttl_ms must not be negative", 0, 0));
   }
   if (request->condition_case() == v1::SetRequest::kIfVersion &&
       request->if_version() == 0) {
@@ -151,8 +150,8 @@ grpc::ServerUnaryReactor* KvService::Set(grpc::CallbackServerContext* context,
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   replica_->Propose(std::move(command),
-                    [this, reactor, response](
-                        const Status& s, const storage::ApplyResult& r) {
+                    [this, reactor, response](const Status& s,
+                                              const storage::ApplyResult& r) {
                       if (s.ok()) response->set_version(r.version);
                       reactor->Finish(WriteStatus(s, r, replica_->Leader()));
                     });
@@ -167,9 +166,9 @@ grpc::ServerUnaryReactor* KvService::Delete(
   }
   if (request->condition_case() == v1::DeleteRequest::kIfVersion &&
       request->if_version() == 0) {
-    return Finished(context, InvalidArgumentWithLimit(
-                                 v1::INVALID_REQUEST,
-                                 "if_version must be >= 1", 0, 0));
+    return Finished(context,
+                    InvalidArgumentWithLimit(v1::INVALID_REQUEST,
+                                             "if_version must be >= 1", 0, 0));
   }
   if (!replica_->IsLeader()) return Finished(context, NotLeader());
   internal::Command command;
@@ -181,8 +180,8 @@ grpc::ServerUnaryReactor* KvService::Delete(
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   replica_->Propose(std::move(command),
-                    [this, reactor, response](
-                        const Status& s, const storage::ApplyResult& r) {
+                    [this, reactor, response](const Status& s,
+                                              const storage::ApplyResult& r) {
                       if (s.ok()) response->set_deleted(r.deleted);
                       reactor->Finish(WriteStatus(s, r, replica_->Leader()));
                     });

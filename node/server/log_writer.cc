@@ -79,8 +79,9 @@ void LogWriter::Persist(std::vector<Write>* writes) {
       callbacks_.on_error(s);
       return;
     }
+    // Only a synced write covers the state machine writes before it.
+    durable_applied_ = applied_before;
   }
-  durable_applied_ = applied_before;
   for (Write& w : *writes) {
     if (!w.after_persist.empty()) transport_->Send(std::move(w.after_persist));
   }

@@ -1,10 +1,10 @@
 // shardkv-node: one replica of a shardkv shard.
+#include <absl/synchronization/mutex.h>
+
 #include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <absl/synchronization/mutex.h>
 
 #include "common/log.h"
 #include "node/server/node_server.h"

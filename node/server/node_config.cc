@@ -84,8 +84,8 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
     std::string flag = args[i];
     std::string value;
     bool has_inline = false;
-    if (auto eq = flag.find('='); eq != std::string::npos &&
-                                  flag.rfind("--", 0) == 0) {
+    if (auto eq = flag.find('=');
+        eq != std::string::npos && flag.rfind("--", 0) == 0) {
       value = flag.substr(eq + 1);
       flag = flag.substr(0, eq);
       has_inline = true;
@@ -99,11 +99,18 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
       c.classic_ready_loop = true;
       continue;
     }
-    static const char* kValueFlags[] = {
-        "--id", "--listen", "--advertise", "--peers", "--data-dir",
-        "--cluster-id", "--tick", "--election-ticks", "--heartbeat-ticks",
-        "--max-value-bytes", "--log-retain-entries",
-        "--compact-every-entries"};
+    static const char* kValueFlags[] = {"--id",
+                                        "--listen",
+                                        "--advertise",
+                                        "--peers",
+                                        "--data-dir",
+                                        "--cluster-id",
+                                        "--tick",
+                                        "--election-ticks",
+                                        "--heartbeat-ticks",
+                                        "--max-value-bytes",
+                                        "--log-retain-entries",
+                                        "--compact-every-entries"};
     if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) ==
         std::end(kValueFlags)) {
       return InvalidArgument("unknown flag " + flag + " (see --help)");

@@ -6,9 +6,9 @@ namespace shardkv::server {
 namespace {
 
 TEST(NodeConfigTest, ParsesAFullCommandLine) {
-  auto c = ParseNodeFlags({"--id", "2", "--listen", "127.0.0.1:7002",
-                           "--peers", "1=127.0.0.1:7001,2=127.0.0.1:7002",
-                           "--data-dir", "/tmp/x", "--tick=20ms"});
+  auto c = ParseNodeFlags({"--id", "2", "--listen", "127.0.0.1:7002", "--peers",
+                           "1=127.0.0.1:7001,2=127.0.0.1:7002", "--data-dir",
+                           "/tmp/x", "--tick=20ms"});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->id, 2u);
   EXPECT_EQ(c->advertise, "127.0.0.1:7002");
@@ -30,13 +30,12 @@ TEST(NodeConfigTest, RejectsBadInputWithClearErrors) {
   EXPECT_FALSE(ParsePeers("1=nocolon").ok());
   auto unknown = ParseNodeFlags({"--id", "1", "--data-dir", "/d", "--bogus"});
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.status().message().find("unknown flag"),
-            std::string::npos);
+  EXPECT_NE(unknown.status().message().find("unknown flag"), std::string::npos);
 }
 
 TEST(NodeConfigTest, JoinDoesNotNeedSelfInPeers) {
-  auto c = ParseNodeFlags({"--id", "4", "--data-dir", "/d", "--join",
-                           "--peers", "1=127.0.0.1:7001"});
+  auto c = ParseNodeFlags({"--id", "4", "--data-dir", "/d", "--join", "--peers",
+                           "1=127.0.0.1:7001"});
   EXPECT_TRUE(c.ok()) << c.status().ToString();
 }
 

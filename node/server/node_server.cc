@@ -19,8 +19,8 @@ Status NodeServer::Start() {
   // the limit plus a key and framing; peer messages carry batches of
   // entries (an append holds about 1 MiB, an entry at most 4 MiB plus one
   // command). Anything larger is refused by gRPC with RESOURCE_EXHAUSTED.
-  int max_message = static_cast<int>(std::max<uint64_t>(
-      16u << 20, 2 * config_.max_value_bytes + (1u << 20)));
+  int max_message = static_cast<int>(
+      std::max<uint64_t>(16u << 20, 2 * config_.max_value_bytes + (1u << 20)));
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
@@ -28,8 +28,8 @@ Status NodeServer::Start() {
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                             1000);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   builder.RegisterService(kv_.get());
   builder.RegisterService(admin_.get());

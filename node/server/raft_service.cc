@@ -60,8 +60,23 @@ grpc::Status RaftService::InstallSnapshot(
                         "snapshot from another cluster");
   }
   raft::Message message = FromProto(chunk.message());
-  SHARDKV_LOG(kInfo) << "receiving snapshot at index "
-                     << message.snapshot.index << " from " << message.from;
+  if (message.type != raft::MessageType::kSnapshot ||
+      message.to != replica_->config().id) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "snapshot stream must start with a snapshot message "
+                        "addressed to this replica");
+  }
+  // One install at a time: each stages its image in the same place.
+  if (installing_.exchange(true)) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "another snapshot is being installed");
+  }
+  struct Release {
+    std::atomic<bool>* flag;
+    ~Release() { *flag = false; }
+  } release{&installing_};
+  SHARDKV_LOG(kInfo) << "receiving snapshot at index " << message.snapshot.index
+                     << " from " << message.from;
   std::unique_ptr<storage::SnapshotSink> sink =
       replica_->BeginSnapshotInstall();
   bool done = false;
@@ -79,8 +94,8 @@ grpc::Status RaftService::InstallSnapshot(
   }
   Status s = replica_->FinishSnapshotInstall(std::move(sink), message);
   response->set_installed(s.ok());
-  if (!s.ok()) SHARDKV_LOG(kWarning) << "snapshot not installed: "
-                                     << s.ToString();
+  if (!s.ok())
+    SHARDKV_LOG(kWarning) << "snapshot not installed: " << s.ToString();
   return grpc::Status::OK;
 }
 

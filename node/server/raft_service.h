@@ -4,6 +4,8 @@
 // the image to disk as it arrives.
 #pragma once
 
+#include <atomic>
+
 #include "node/server/replica.h"
 #include "shardkv/internal/raft.grpc.pb.h"
 
@@ -25,6 +27,7 @@ class RaftService final
 
  private:
   Replica* const replica_;
+  std::atomic<bool> installing_{false};
 };
 
 }  // namespace shardkv::server

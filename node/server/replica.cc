@@ -59,8 +59,8 @@ Status Replica::OpenStorage() {
     return Internal("cannot create data dir " + config_.data_dir + ": " +
                     ec.message());
   }
-  auto engine = storage::Engine::Open(config_.data_dir + "/db",
-                                      storage::EngineOptions{});
+  auto engine =
+      storage::Engine::Open(config_.data_dir + "/db", storage::EngineOptions{});
   if (!engine.ok()) return engine.status();
   engine_ = std::move(engine).value();
   log_ = std::make_unique<storage::RaftLogStore>(engine_.get());
@@ -77,8 +77,8 @@ Status Replica::OpenStorage() {
     for (const auto& [id, addr] : config_.peers) conf.voters.push_back(id);
     SHARDKV_RETURN_IF_ERROR(log_->Bootstrap(conf));
     SHARDKV_RETURN_IF_ERROR(machine_->Bootstrap(conf, config_.peers));
-    SHARDKV_LOG(kInfo) << "bootstrapped a new group of "
-                       << conf.voters.size() << " voters";
+    SHARDKV_LOG(kInfo) << "bootstrapped a new group of " << conf.voters.size()
+                       << " voters";
   } else if (fresh) {
     SHARDKV_LOG(kInfo) << "empty data dir: waiting to be added to a group";
   }
@@ -87,9 +87,16 @@ Status Replica::OpenStorage() {
   // but before the log was rebased: the image is committed state, so the
   // log restarts after it.
   storage::AppliedState applied = machine_->applied();
-  if (applied.index > log_->LastIndex()) {
-    SHARDKV_LOG(kWarning) << "log ends at " << log_->LastIndex()
-                          << " behind the applied index " << applied.index
+  if (applied.index < log_->Snapshot().index) {
+    return DataLoss(
+        "the log starts after " + std::to_string(log_->Snapshot().index) +
+        " but the state machine has applied only up to " +
+        std::to_string(applied.index) + "; the data dir is inconsistent");
+  }
+  if (LogDisagreesWithStateMachine(applied)) {
+    SHARDKV_LOG(kWarning) << "the log (ending at " << log_->LastIndex()
+                          << ") does not hold applied entry " << applied.index
+                          << " of term " << applied.term
                           << "; rebasing the log on the state machine";
     SHARDKV_RETURN_IF_ERROR(log_->ApplySnapshot(
         raft::SnapshotMeta{applied.index, applied.term, applied.conf}));
@@ -99,6 +106,16 @@ Status Replica::OpenStorage() {
     SHARDKV_RETURN_IF_ERROR(log_->Save(hs, {}, true));
   }
   return Status::Ok();
+}
+
+bool Replica::LogDisagreesWithStateMachine(
+    const storage::AppliedState& applied) const {
+  if (applied.index == 0) return false;
+  if (applied.index > log_->LastIndex()) return true;
+  // The log may still hold a stale, uncommitted tail from an old term
+  // where the installed image has the committed entries.
+  auto term = log_->TermAt(applied.index);
+  return term.ok() && *term != applied.term;
 }
 
 Status Replica::Start() {
@@ -129,8 +146,8 @@ Status Replica::Start() {
 
   // The membership as of the applied index; later changes in the log are
   // applied again. A joining replica has none yet and learns it.
-  raft::ConfState conf = applied.conf.voters.empty() ? log_->InitialConfState()
-                                                     : applied.conf;
+  raft::ConfState conf =
+      applied.conf.voters.empty() ? log_->InitialConfState() : applied.conf;
   static raft::Config defaults;
   raft::Config rc = defaults;
   rc.id = config_.id;
@@ -138,8 +155,8 @@ Status Replica::Start() {
   rc.heartbeat_tick = config_.heartbeat_ticks;
   rc.applied = applied.index;
   rc.async_storage_writes = !config_.classic_ready_loop;
-  rc.random_seed = config_.id * 0x9E3779B97F4A7C15ull ^
-                   static_cast<uint64_t>(WallClockMs());
+  rc.random_seed =
+      config_.id * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(WallClockMs());
   conf_storage_ = std::make_unique<ConfFromStateMachine>(log_.get(), conf);
   raft_ = std::make_unique<raft::RawNode>(rc, conf_storage_.get());
   if (rc.async_storage_writes) {
@@ -187,6 +204,16 @@ void Replica::Enqueue(std::function<void()> push) {
   if (wake) cv_.notify_one();
 }
 
+bool Replica::PostTask(Task task) {
+  bool posted = false;
+  Enqueue([&] {
+    if (stopping_) return;
+    tasks_.push_back(std::move(task));
+    posted = true;
+  });
+  return posted;
+}
+
 void Replica::Propose(internal::Command command, WriteDone done) {
   bool accepted = false;
   Enqueue([&] {
@@ -218,7 +245,11 @@ void Replica::Receive(std::vector<raft::Message> messages, raft::NodeId from,
   }
   Enqueue([&] {
     if (stopping_) return;
-    for (auto& m : messages) inbox_.push_back(std::move(m));
+    for (auto& m : messages) {
+      // A snapshot is only valid with its image (InstallSnapshot stream).
+      if (m.type == raft::MessageType::kSnapshot) continue;
+      inbox_.push_back(std::move(m));
+    }
   });
 }
 
@@ -267,12 +298,25 @@ void Replica::Loop() {
       Maintenance();
     }
   }
+  // Leftover tasks run (their waiters are failed just below); queued
+  // requests are answered outside the lock.
+  std::vector<Task> left_tasks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    left_tasks.swap(tasks_);
+    writes.swap(writes_);
+    reads.swap(reads_);
+  }
+  for (Task& task : left_tasks) task();
   FailAllPending(Unavailable("replica is shutting down"));
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& [cmd, done] : writes_) done(Unavailable("shutting down"), {});
-  for (auto& gate : reads_) gate(Unavailable("shutting down"));
-  writes_.clear();
-  reads_.clear();
+  // A transfer survives a step-down (that is how it succeeds), so it is
+  // failed here and by its deadline, not by FailAllPending.
+  for (auto& transfer : pending_transfers_) {
+    transfer.done(Unavailable("replica is shutting down"));
+  }
+  pending_transfers_.clear();
+  for (auto& [cmd, done] : writes) done(Unavailable("shutting down"), {});
+  for (auto& gate : reads) gate(Unavailable("shutting down"));
 }
 
 void Replica::RunIteration(

@@ -111,9 +111,10 @@ class Replica : public SnapshotProvider {
 
   Status OpenStorage();
   void Loop();
-  void RunIteration(std::vector<raft::Message>* inbox,
-                    std::vector<std::pair<internal::Command, WriteDone>>* writes,
-                    std::vector<ReadGate>* reads, std::vector<Task>* tasks);
+  void RunIteration(
+      std::vector<raft::Message>* inbox,
+      std::vector<std::pair<internal::Command, WriteDone>>* writes,
+      std::vector<ReadGate>* reads, std::vector<Task>* tasks);
   void ProposeWrites(
       std::vector<std::pair<internal::Command, WriteDone>>* writes);
   void StartReadIndex(std::vector<ReadGate>* reads);
@@ -139,6 +140,9 @@ class Replica : public SnapshotProvider {
   void UpdateSoftState(const raft::SoftState& soft);
   // Runs `push` under mu_ (it appends to a queue) and wakes the loop.
   void Enqueue(std::function<void()> push);
+  // Runs `task` on the raft loop; false once the replica is stopping.
+  bool PostTask(Task task);
+  bool LogDisagreesWithStateMachine(const storage::AppliedState& applied) const;
   shardkv::Status NotLeaderStatus() const;
   [[noreturn]] void Fatal(const std::string& what,
                           const shardkv::Status& status);
@@ -148,7 +152,7 @@ class Replica : public SnapshotProvider {
   std::unique_ptr<storage::RaftLogStore> log_;
   std::unique_ptr<storage::StateMachine> machine_;
   std::unique_ptr<raft::LogStorage> conf_storage_;  // log_ + applied conf
-  std::unique_ptr<raft::RawNode> raft_;  // raft-loop thread only
+  std::unique_ptr<raft::RawNode> raft_;             // raft-loop thread only
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<LogWriter> writer_;  // async mode only
 
@@ -175,13 +179,13 @@ class Replica : public SnapshotProvider {
   // Inbox, filled by any thread.
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<raft::Message> inbox_;                                // mu_
-  std::vector<std::pair<internal::Command, WriteDone>> writes_;     // mu_
-  std::vector<ReadGate> reads_;                                     // mu_
-  std::vector<Task> tasks_;                                         // mu_
-  bool stopping_ = false;                                           // mu_
+  std::vector<raft::Message> inbox_;                             // mu_
+  std::vector<std::pair<internal::Command, WriteDone>> writes_;  // mu_
+  std::vector<ReadGate> reads_;                                  // mu_
+  std::vector<Task> tasks_;                                      // mu_
+  bool stopping_ = false;                                        // mu_
   bool wake_pending_ = false;  // the loop was notified and has not woken
-  std::optional<raft::PersistMark> persisted_mark_;                 // mu_
+  std::optional<raft::PersistMark> persisted_mark_;  // mu_
 
   // Published by the loop for Status()/Leader() from other threads.
   mutable std::mutex status_mu_;

@@ -14,10 +14,14 @@ constexpr raft::Index kMaxPromoteLag = 1000;
 v1::Role ToRole(raft::Role role, bool learner) {
   if (learner) return v1::ROLE_LEARNER;
   switch (role) {
-    case raft::Role::kFollower: return v1::ROLE_FOLLOWER;
-    case raft::Role::kPreCandidate: return v1::ROLE_PRE_CANDIDATE;
-    case raft::Role::kCandidate: return v1::ROLE_CANDIDATE;
-    case raft::Role::kLeader: return v1::ROLE_LEADER;
+    case raft::Role::kFollower:
+      return v1::ROLE_FOLLOWER;
+    case raft::Role::kPreCandidate:
+      return v1::ROLE_PRE_CANDIDATE;
+    case raft::Role::kCandidate:
+      return v1::ROLE_CANDIDATE;
+    case raft::Role::kLeader:
+      return v1::ROLE_LEADER;
   }
   return v1::ROLE_UNSPECIFIED;
 }
@@ -29,61 +33,63 @@ bool Contains(const std::vector<raft::NodeId>& ids, raft::NodeId id) {
 }  // namespace
 
 void Replica::ChangeMembership(raft::ConfChange change, AdminDone done) {
-  Enqueue([&] {
-    tasks_.push_back([this, change, done = std::move(done)]() mutable {
-      if (!is_leader_) return done(NotLeaderStatus());
-      raft::RaftStatus st = raft_->GetStatus();
-      if (change.type == raft::ConfChangeType::kPromote) {
-        auto it = st.progress.find(change.node);
-        if (it == st.progress.end() || !it->second.learner) {
-          return done(FailedPrecondition(
-              "node " + std::to_string(change.node) + " is not a learner"));
-        }
-        raft::Index commit = st.hard_state.commit;
-        if (it->second.match + kMaxPromoteLag < commit) {
-          return done(FailedPrecondition(
-              "learner " + std::to_string(change.node) + " is " +
-              std::to_string(commit - it->second.match) +
-              " entries behind; promote it once it has caught up"));
-        }
+  auto shared_done = std::make_shared<AdminDone>(std::move(done));
+  bool posted = PostTask([this, change, shared_done]() mutable {
+    AdminDone& done = *shared_done;
+    if (!is_leader_) return done(NotLeaderStatus());
+    raft::RaftStatus st = raft_->GetStatus();
+    if (change.type == raft::ConfChangeType::kPromote) {
+      auto it = st.progress.find(change.node);
+      if (it == st.progress.end() || !it->second.learner) {
+        return done(FailedPrecondition("node " + std::to_string(change.node) +
+                                       " is not a learner"));
       }
-      if (change.type == raft::ConfChangeType::kAddLearner) {
-        transport_->SetAddress(change.node, change.context);
+      raft::Index commit = st.hard_state.commit;
+      if (it->second.match + kMaxPromoteLag < commit) {
+        return done(FailedPrecondition(
+            "learner " + std::to_string(change.node) + " is " +
+            std::to_string(commit - it->second.match) +
+            " entries behind; promote it once it has caught up"));
       }
-      auto pos = raft_->ProposeConfChange(change);
-      if (!pos.ok()) return done(pos.status());
-      pending_admin_[pos->index] = PendingAdmin{pos->term, std::move(done)};
-    });
+    }
+    if (change.type == raft::ConfChangeType::kAddLearner) {
+      transport_->SetAddress(change.node, change.context);
+    }
+    auto pos = raft_->ProposeConfChange(change);
+    if (!pos.ok()) return done(pos.status());
+    pending_admin_[pos->index] = PendingAdmin{pos->term, std::move(done)};
   });
+  if (!posted) (*shared_done)(Unavailable("replica is shutting down"));
 }
 
 void Replica::TransferLeadership(raft::NodeId to, AdminDone done) {
-  Enqueue([&] {
-    tasks_.push_back([this, to, done = std::move(done)]() mutable {
-      if (!is_leader_) return done(NotLeaderStatus());
-      raft::RaftStatus st = raft_->GetStatus();
-      raft::NodeId target = to;
-      if (target == raft::kNoNode) {  // the most caught-up other voter
-        raft::Index best = 0;
-        for (const auto& [id, pr] : st.progress) {
-          if (id == config_.id || pr.learner || pr.match < best) continue;
-          best = pr.match;
-          target = id;
-        }
+  auto shared_done = std::make_shared<AdminDone>(std::move(done));
+  bool posted = PostTask([this, to, shared_done]() mutable {
+    AdminDone& done = *shared_done;
+    if (!is_leader_) return done(NotLeaderStatus());
+    raft::RaftStatus st = raft_->GetStatus();
+    raft::NodeId target = to;
+    if (target == raft::kNoNode) {  // the most caught-up other voter
+      raft::Index best = 0;
+      for (const auto& [id, pr] : st.progress) {
+        if (id == config_.id || pr.learner || pr.match < best) continue;
+        best = pr.match;
+        target = id;
       }
-      if (target == config_.id) return done(Status::Ok());
-      if (target == raft::kNoNode || !Contains(st.conf.voters, target)) {
-        return done(FailedPrecondition("no voter " + std::to_string(target) +
-                                       " to transfer leadership to"));
-      }
-      Status s = raft_->TransferLeadership(target);
-      if (!s.ok()) return done(s);
-      auto deadline = std::chrono::steady_clock::now() +
-                      std::chrono::milliseconds(config_.tick_ms *
-                                                config_.election_ticks * 3);
-      pending_transfers_.push_back({target, deadline, std::move(done)});
-    });
+    }
+    if (target == config_.id) return done(Status::Ok());
+    if (target == raft::kNoNode || !Contains(st.conf.voters, target)) {
+      return done(FailedPrecondition("no voter " + std::to_string(target) +
+                                     " to transfer leadership to"));
+    }
+    Status s = raft_->TransferLeadership(target);
+    if (!s.ok()) return done(s);
+    auto deadline =
+        std::chrono::steady_clock::now() +
+        std::chrono::milliseconds(config_.tick_ms * config_.election_ticks * 3);
+    pending_transfers_.push_back({target, deadline, std::move(done)});
   });
+  if (!posted) (*shared_done)(Unavailable("replica is shutting down"));
 }
 
 LeaderHint Replica::Leader() const {
@@ -147,43 +153,52 @@ Status Replica::FinishSnapshotInstall(
     std::unique_ptr<storage::SnapshotSink> sink, raft::Message message) {
   auto result = std::make_shared<std::promise<Status>>();
   auto future = result->get_future();
-  auto shared_sink =
-      std::shared_ptr<storage::SnapshotSink>(std::move(sink));
-  Enqueue([&] {
-    tasks_.push_back([this, shared_sink, message, result] {
-      if (message.snapshot.index <= applied_) {
-        result->set_value(FailedPrecondition(
-            "snapshot at " + std::to_string(message.snapshot.index) +
-            " is not newer than the applied index " +
-            std::to_string(applied_)));
-        return;
-      }
-      storage::AppliedState state;
-      state.index = message.snapshot.index;
-      state.term = message.snapshot.term;
-      state.conf = message.snapshot.conf;
-      Status s = shared_sink->Finish(state);
-      if (!s.ok()) {
-        result->set_value(s);
-        return;
-      }
-      applied_ = durable_applied_ = message.snapshot.index;
-      applied_published_ = applied_;
-      last_clock_ms_ = std::max(last_clock_ms_, machine_->applied().clock_ms);
-      for (const auto& [id, addr] : machine_->applied().addresses) {
-        transport_->SetAddress(id, addr);
-      }
-      Status step = raft_->Step(message);
-      if (!step.ok()) {
-        SHARDKV_LOG(kWarning) << "stepping the snapshot: " << step.ToString();
-      }
-      SHARDKV_LOG(kInfo) << "installed snapshot at index "
-                         << message.snapshot.index;
-      result->set_value(Status::Ok());
-    });
+  auto shared_sink = std::shared_ptr<storage::SnapshotSink>(std::move(sink));
+  bool posted = PostTask([this, shared_sink, message, result] {
+    raft::RaftStatus st = raft_->GetStatus();
+    if (st.soft_state.role == raft::Role::kLeader ||
+        message.term < st.hard_state.term ||
+        message.snapshot.index <= st.hard_state.commit) {
+      // The core would not take it: keep the state machine as it is.
+      result->set_value(FailedPrecondition(
+          "snapshot at " + std::to_string(message.snapshot.index) + " (term " +
+          std::to_string(message.term) + ") is not acceptable here: role " +
+          raft::RoleName(st.soft_state.role) + ", term " +
+          std::to_string(st.hard_state.term) + ", commit " +
+          std::to_string(st.hard_state.commit)));
+      return;
+    }
+    if (message.snapshot.index <= applied_) {
+      result->set_value(FailedPrecondition(
+          "snapshot at " + std::to_string(message.snapshot.index) +
+          " is not newer than the applied index " + std::to_string(applied_)));
+      return;
+    }
+    storage::AppliedState state;
+    state.index = message.snapshot.index;
+    state.term = message.snapshot.term;
+    state.conf = message.snapshot.conf;
+    Status s = shared_sink->Finish(state);
+    if (!s.ok()) {
+      result->set_value(s);
+      return;
+    }
+    applied_ = durable_applied_ = message.snapshot.index;
+    applied_published_ = applied_;
+    last_clock_ms_ = std::max(last_clock_ms_, machine_->applied().clock_ms);
+    for (const auto& [id, addr] : machine_->applied().addresses) {
+      transport_->SetAddress(id, addr);
+    }
+    Status step = raft_->Step(message);
+    if (!step.ok()) {
+      SHARDKV_LOG(kWarning) << "stepping the snapshot: " << step.ToString();
+    }
+    SHARDKV_LOG(kInfo) << "installed snapshot at index "
+                       << message.snapshot.index;
+    result->set_value(Status::Ok());
   });
-  if (future.wait_for(std::chrono::minutes(10)) !=
-      std::future_status::ready) {
+  if (!posted) return Unavailable("replica is shutting down");
+  if (future.wait_for(std::chrono::minutes(10)) != std::future_status::ready) {
     return Unavailable("timed out installing the snapshot");
   }
   return future.get();

@@ -117,8 +117,7 @@ void Replica::Fatal(const std::string& what, const Status& status) {
   // Continuing without a durable log could acknowledge writes that a crash
   // would lose. Stop instead; the data dir stays consistent and the
   // replica resumes from it once the cause (e.g. a full disk) is fixed.
-  SHARDKV_LOG(kError) << "FATAL: " << what << " failed: "
-                      << status.ToString()
+  SHARDKV_LOG(kError) << "FATAL: " << what << " failed: " << status.ToString()
                       << " -- stopping this replica to protect the data";
   std::_Exit(3);
 }
@@ -159,8 +158,9 @@ void Replica::CompleteWrites(const raft::Entry& entry,
   pending_writes_.erase(it);
   if (pending.term != entry.term) {
     // Another leader's entry took this index: ours was never committed.
-    Status s = Unavailable("leadership changed before the write committed; "
-                           "it was not applied, retry");
+    Status s = Unavailable(
+        "leadership changed before the write committed; "
+        "it was not applied, retry");
     for (auto& done : pending.done) done(s, {});
     return;
   }
@@ -276,8 +276,8 @@ void Replica::Maintenance() {
 void Replica::MaybeCompact() {
   raft::Index durable_applied = DurableApplied();
   raft::Index first = log_->FirstIndex();
-  if (durable_applied < first + config_.log_retain_entries +
-                             config_.compact_every_entries) {
+  if (durable_applied <
+      first + config_.log_retain_entries + config_.compact_every_entries) {
     return;
   }
   raft::Index upto = durable_applied - config_.log_retain_entries;

@@ -1,6 +1,7 @@
 #include "node/server/transport.h"
 
 #include <chrono>
+#include <deque>
 
 #include "common/log.h"
 
@@ -12,6 +13,10 @@ constexpr int kMaxPeerMessageBytes = 256 << 20;
 // Messages queued for one peer beyond which new ones are dropped: the
 // peer is too slow or gone, and Raft will retransmit.
 constexpr size_t kMaxQueuedMessages = 20000;
+// One write on a peer stream carries at most this much: well under the
+// receiver's 16 MiB message limit (a single message is at most ~6 MiB: an
+// append of ~1 MiB whose last entry may hold a 4 MiB batch plus a value).
+constexpr size_t kMaxBatchBytes = 8 << 20;
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   grpc::ChannelArguments args;
@@ -88,8 +93,11 @@ raft::Message FromProto(const internal::RaftMessage& m) {
 // One client stream to a peer. Owns itself from creation until OnDone.
 class PeerStream : public grpc::ClientWriteReactor<internal::RaftBatch> {
  public:
+  // on_done(stream, shut_down): the stream is gone; shut_down tells an
+  // intentional Shutdown() from a failure.
+  using OnDoneFn = std::function<void(PeerStream*, bool shut_down)>;
   PeerStream(internal::RaftTransport::Stub* stub, internal::RaftBatch header,
-             std::function<void()> on_broken)
+             OnDoneFn on_broken)
       : header_(std::move(header)), on_broken_(std::move(on_broken)) {
     stub->async()->Send(&context_, &ack_, this);
     AddHold();
@@ -116,6 +124,7 @@ class PeerStream : public grpc::ClientWriteReactor<internal::RaftBatch> {
     bool release = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      shut_down_ = true;
       if (!dead_) {
         dead_ = true;
         release = !writing_;
@@ -148,16 +157,28 @@ class PeerStream : public grpc::ClientWriteReactor<internal::RaftBatch> {
     if (!status.ok() && status.error_code() != grpc::StatusCode::CANCELLED) {
       SHARDKV_LOG(kDebug) << "peer stream ended: " << status.error_message();
     }
-    on_broken_();
+    bool shut_down;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shut_down = shut_down_;
+    }
+    on_broken_(this, shut_down);
     delete this;
   }
 
  private:
+  // Moves queued messages into batch_, up to kMaxBatchBytes (at least
+  // one); the rest waits for the next write.
   void TakeBatchLocked() {
     batch_ = header_;
-    batch_.mutable_messages()->Reserve(static_cast<int>(queue_.size()));
-    for (auto& m : queue_) *batch_.add_messages() = std::move(m);
-    queue_.clear();
+    size_t bytes = 0;
+    while (!queue_.empty()) {
+      size_t size = queue_.front().ByteSizeLong();
+      if (batch_.messages_size() > 0 && bytes + size > kMaxBatchBytes) break;
+      bytes += size;
+      *batch_.add_messages() = std::move(queue_.front());
+      queue_.pop_front();
+    }
   }
   void ReleaseHold() {
     if (!hold_released_.exchange(true)) RemoveHold();
@@ -166,12 +187,13 @@ class PeerStream : public grpc::ClientWriteReactor<internal::RaftBatch> {
   grpc::ClientContext context_;
   internal::RaftBatchAck ack_;
   const internal::RaftBatch header_;
-  std::function<void()> on_broken_;
+  OnDoneFn on_broken_;
   internal::RaftBatch batch_;  // the write in flight
   std::mutex mu_;
-  std::vector<internal::RaftMessage> queue_;  // GUARDED_BY(mu_)
-  bool writing_ = false;                       // GUARDED_BY(mu_)
-  bool dead_ = false;                          // GUARDED_BY(mu_)
+  std::deque<internal::RaftMessage> queue_;  // GUARDED_BY(mu_)
+  bool writing_ = false;                     // GUARDED_BY(mu_)
+  bool dead_ = false;                        // GUARDED_BY(mu_)
+  bool shut_down_ = false;                   // GUARDED_BY(mu_)
   std::atomic<bool> hold_released_{false};
 };
 
@@ -270,22 +292,35 @@ void Transport::Send(std::vector<raft::Message> messages) {
       header.set_cluster_id(cluster_id_);
       header.set_from_id(self_);
       header.set_from_address(self_address_);
-      raft::NodeId id = to;
-      Peer* p = peer;
-      PeerStream** slot = &peer->stream;
-      auto* stream = new PeerStream(peer->stub.get(), header, [this, id, p,
-                                                               slot] {
-        std::lock_guard<std::mutex> l(mu_);
-        auto it = peers_.find(id);
-        if (it != peers_.end() && it->second.get() == p) *slot = nullptr;
-      });
-      peer->stream = stream;
+      ++live_streams_;
+      peer->stream =
+          new PeerStream(peer->stub.get(), header,
+                         [this, id = to](PeerStream* stream, bool shut_down) {
+                           StreamDone(id, stream, shut_down);
+                         });
     }
     if (!peer->stream->Enqueue(&batch)) unreachable.push_back(to);
   }
   if (!unreachable.empty() && on_unreachable_) {
     for (raft::NodeId id : unreachable) on_unreachable_(id);
   }
+}
+
+void Transport::StreamDone(raft::NodeId id, PeerStream* stream,
+                           bool shut_down) {
+  bool report = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = peers_.find(id);
+    if (it != peers_.end() && it->second->stream == stream) {
+      it->second->stream = nullptr;
+    }
+    report = !shut_down && !stopping_;
+    --live_streams_;
+  }
+  streams_cv_.notify_all();
+  // A failed stream lost what it had queued: let the core probe again.
+  if (report && on_unreachable_) on_unreachable_(id);
 }
 
 void Transport::SnapshotLoop() {
@@ -324,6 +359,11 @@ bool Transport::StreamSnapshot(const SnapshotJob& job) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::minutes(30));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return false;
+    snapshot_context_ = &context;  // Stop() cancels it
+  }
   internal::SnapshotAck ack;
   auto writer = stub->InstallSnapshot(&context, &ack);
   auto started = std::chrono::steady_clock::now();
@@ -337,13 +377,19 @@ bool Transport::StreamSnapshot(const SnapshotJob& job) {
       });
   writer->WritesDone();
   grpc::Status status = writer->Finish();
-  auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                            started).count();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    snapshot_context_ = nullptr;
+  }
+  auto secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+          .count();
   bool ok = wrote && status.ok() && ack.installed();
   SHARDKV_LOG(kInfo) << "snapshot to " << job.to << ": "
                      << (ok ? "installed" : "failed") << ", " << bytes
                      << " bytes in " << secs << "s"
-                     << (status.ok() ? "" : " (" + status.error_message() + ")");
+                     << (status.ok() ? ""
+                                     : " (" + status.error_message() + ")");
   return ok;
 }
 
@@ -355,18 +401,17 @@ void Transport::Stop() {
     for (auto& [id, peer] : peers_) {
       if (peer->stream) peer->stream->Shutdown();
     }
+    if (snapshot_context_ != nullptr) snapshot_context_->TryCancel();
   }
   snapshot_cv_.notify_all();
   if (snapshot_thread_.joinable()) snapshot_thread_.join();
-  // Give cancelled streams a moment to finish their OnDone.
-  for (int i = 0; i < 100; ++i) {
-    bool any = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (auto& [id, peer] : peers_) any = any || peer->stream != nullptr;
-    }
-    if (!any) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // Cancelled streams finish on gRPC threads; their OnDone touches this
+  // object, so wait for every one of them.
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!streams_cv_.wait_for(lock, std::chrono::seconds(5),
+                               [&] { return live_streams_ == 0; })) {
+    SHARDKV_LOG(kWarning) << "waiting for " << live_streams_
+                          << " peer stream(s) to close";
   }
 }
 

@@ -74,6 +74,7 @@ class Transport {
     raft::Message message;
   };
   Peer* PeerLocked(raft::NodeId id);
+  void StreamDone(raft::NodeId id, PeerStream* stream, bool shut_down);
   void SnapshotLoop();
   bool StreamSnapshot(const SnapshotJob& job);
 
@@ -89,6 +90,9 @@ class Transport {
   std::deque<SnapshotJob> snapshot_jobs_;                // GUARDED_BY(mu_)
   std::map<raft::NodeId, bool> snapshot_busy_;           // GUARDED_BY(mu_)
   bool stopping_ = false;                                // GUARDED_BY(mu_)
+  int live_streams_ = 0;                                 // GUARDED_BY(mu_)
+  grpc::ClientContext* snapshot_context_ = nullptr;      // GUARDED_BY(mu_)
+  std::condition_variable streams_cv_;
   std::condition_variable snapshot_cv_;
   std::thread snapshot_thread_;
 };
