@@ -57,8 +57,7 @@ class EndpointSet {
   // Moves the leader guess from `expected` to `index` unless another caller
   // already moved it (avoids racing callers skipping a replica).
   void CompareAndSetLeader(size_t expected, size_t index) {
-    leader_.compare_exchange_strong(expected, index,
-                                    std::memory_order_relaxed);
+    leader_.compare_exchange_strong(expected, index, std::memory_order_relaxed);
   }
 
   // The index of `address`, adding an endpoint when it is new.

@@ -77,8 +77,7 @@ class FakeShardServer {
   Script<v1::AddLearnerRequest, v1::MembershipResponse> add_learner;
   Script<v1::PromoteRequest, v1::MembershipResponse> promote;
   Script<v1::RemoveMemberRequest, v1::MembershipResponse> remove_member;
-  Script<v1::TransferLeaderRequest, v1::TransferLeaderResponse>
-      transfer_leader;
+  Script<v1::TransferLeaderRequest, v1::TransferLeaderResponse> transfer_leader;
 
  private:
   class KvService;

@@ -85,7 +85,8 @@ class Client {
   static StatusOr<std::unique_ptr<Client>> Create(ClientOptions options);
 
   StatusOr<GetResult> Get(
-      std::string_view key, Consistency consistency = Consistency::kLinearizable,
+      std::string_view key,
+      Consistency consistency = Consistency::kLinearizable,
       std::optional<std::chrono::milliseconds> timeout = std::nullopt);
   StatusOr<SetResult> Set(std::string_view key, std::string_view value,
                           const SetOptions& options = {});

@@ -12,10 +12,10 @@ namespace shardkv::client {
 namespace {
 
 enum class Next {
-  kDone,          // return this status
-  kRedirect,      // go to the hinted leader now
-  kNextReplica,   // try another replica
-  kBackoffSame,   // wait, then the same replica again
+  kDone,         // return this status
+  kRedirect,     // go to the hinted leader now
+  kNextReplica,  // try another replica
+  kBackoffSame,  // wait, then the same replica again
 };
 
 Next Classify(const grpc::Status& s, const std::optional<v1::ErrorDetail>& d) {
@@ -68,8 +68,7 @@ void SleepUntilAtMost(std::chrono::milliseconds delay,
 
 Status GaveUp(const Status& last, int attempts) {
   std::string m = "gave up after " + std::to_string(attempts) +
-                  " attempt(s) at the deadline; last error: " +
-                  last.ToString();
+                  " attempt(s) at the deadline; last error: " + last.ToString();
   Code code = last.code() == Code::kUnavailable ? Code::kUnavailable
                                                 : Code::kDeadlineExceeded;
   return Status(code, std::move(m));
@@ -116,8 +115,7 @@ CallOutcome CallWithRetry(EndpointSet& endpoints, Route route, size_t first,
     }
     std::optional<v1::ErrorDetail> detail = DecodeErrorDetail(s);
     Status st = FromGrpc(s);
-    outcome.status =
-        Status(st.code(), endpoint.address + ": " + st.message());
+    outcome.status = Status(st.code(), endpoint.address + ": " + st.message());
     outcome.definite = IsDefinite(s, detail);
     if (st.code() != Code::kDeadlineExceeded) last_answer = outcome.status;
     switch (Classify(s, detail)) {

@@ -9,8 +9,8 @@ namespace {
 // Splits "1.5ms" into 1.5 and "ms". Fails when there is no leading number.
 bool SplitNumber(std::string_view text, double* number, std::string* unit) {
   size_t i = 0;
-  while (i < text.size() && (isdigit(static_cast<unsigned char>(text[i])) ||
-                             text[i] == '.')) {
+  while (i < text.size() &&
+         (isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) {
     ++i;
   }
   if (i == 0) return false;
@@ -50,7 +50,8 @@ StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     return InvalidArgument("unknown duration unit '" + unit + "' in '" +
                            std::string(text) + "' (use ms, s, m, h or d)");
   }
-  if (ms > 1e15) return InvalidArgument("duration too large: " + std::string(text));
+  if (ms > 1e15)
+    return InvalidArgument("duration too large: " + std::string(text));
   return std::chrono::milliseconds(static_cast<int64_t>(std::llround(ms)));
 }
 
@@ -75,7 +76,8 @@ StatusOr<uint64_t> ParseByteSize(std::string_view text) {
                            std::string(text) + "' (use B, KiB, MiB or GiB)");
   }
   double bytes = n * mult;
-  if (bytes > 1e18) return InvalidArgument("size too large: " + std::string(text));
+  if (bytes > 1e18)
+    return InvalidArgument("size too large: " + std::string(text));
   return static_cast<uint64_t>(std::llround(bytes));
 }
 

@@ -39,9 +39,8 @@ struct LogVoidify {
 
 }  // namespace shardkv
 
-#define SHARDKV_LOG(level)                                         \
-  (::shardkv::LogLevel::level < ::shardkv::GetLogLevel())          \
-      ? (void)0                                                    \
-      : ::shardkv::LogVoidify() &                                  \
-            ::shardkv::LogLine(::shardkv::LogLevel::level, __FILE__, \
-                               __LINE__)
+#define SHARDKV_LOG(level)                                \
+  (::shardkv::LogLevel::level < ::shardkv::GetLogLevel()) \
+      ? (void)0                                           \
+      : ::shardkv::LogVoidify() &                         \
+            ::shardkv::LogLine(::shardkv::LogLevel::level, __FILE__, __LINE__)

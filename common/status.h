@@ -81,7 +81,7 @@ inline Status DataLoss(std::string m) {
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit
+  StatusOr(T value) : value_(std::move(value)) {}         // NOLINT: implicit
   StatusOr(Status status) : status_(std::move(status)) {  // NOLINT: implicit
     assert(!status_.ok());
   }
@@ -105,8 +105,8 @@ class [[nodiscard]] StatusOr {
 }  // namespace shardkv
 
 // Returns early from the enclosing function when `expr` is not OK.
-#define SHARDKV_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::shardkv::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                 \
+#define SHARDKV_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::shardkv::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)

@@ -74,8 +74,8 @@ int Connect(const std::string& address) {
   auto colon = address.rfind(':');
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(
-      std::stoi(address.substr(colon + 1))));
+  sa.sin_port =
+      htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
   inet_pton(AF_INET, address.substr(0, colon).c_str(), &sa.sin_addr);
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;

@@ -78,13 +78,14 @@ TEST_F(SnapshotTest, SnapshotCatchUp) {
   EXPECT_GT(after->first_log_index(), follower_last_bound)
       << "the follower's log does not start after the snapshot";
   EXPECT_EQ(after->applied_index(), after->commit_index());
-  std::printf("follower %llu: last index before stop <= %llu, snapshot %llu, "
-              "log [%llu, %llu]\n",
-              static_cast<unsigned long long>(follower),
-              static_cast<unsigned long long>(follower_last_bound),
-              static_cast<unsigned long long>(after->snapshot_index()),
-              static_cast<unsigned long long>(after->first_log_index()),
-              static_cast<unsigned long long>(after->last_log_index()));
+  std::printf(
+      "follower %llu: last index before stop <= %llu, snapshot %llu, "
+      "log [%llu, %llu]\n",
+      static_cast<unsigned long long>(follower),
+      static_cast<unsigned long long>(follower_last_bound),
+      static_cast<unsigned long long>(after->snapshot_index()),
+      static_cast<unsigned long long>(after->first_log_index()),
+      static_cast<unsigned long long>(after->last_log_index()));
 }
 
 }  // namespace

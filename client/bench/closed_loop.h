@@ -52,7 +52,6 @@ struct LoopOptions {
 };
 
 LoopResult RunClosedLoop(Target& target, const std::string& value,
-                         const LoopOptions& options,
-                         const NextOperation& next);
+                         const LoopOptions& options, const NextOperation& next);
 
 }  // namespace shardkv::bench

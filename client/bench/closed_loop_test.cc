@@ -80,9 +80,9 @@ TEST(ClosedLoopTest, MeasuresOnlyTheWindowAndCountsErrors) {
   auto now = BenchClock::now();
   lo.measure_from = now + milliseconds(100);
   lo.stop_at = now + milliseconds(400);
-  auto result = RunClosedLoop(
-      target, "vv", lo,
-      [&](int, std::mt19937_64& rng) { return workload.Next(rng); });
+  auto result = RunClosedLoop(target, "vv", lo, [&](int, std::mt19937_64& rng) {
+    return workload.Next(rng);
+  });
   EXPECT_FALSE(target.overlap_);
   EXPECT_FALSE(target.bad_);
   const OpStats& reads = result.ops[0];
@@ -106,13 +106,13 @@ TEST(ClosedLoopTest, StopsWhenClientsRunOutOfOperations) {
   lo.clients = 3;
   lo.measure_from = BenchClock::now();
   lo.stop_at = lo.measure_from + std::chrono::hours(1);
-  auto result = RunClosedLoop(
-      target, "vv", lo,
-      [&](int c, std::mt19937_64&) -> std::optional<Operation> {
-        if (issued[c] == 5) return std::nullopt;
-        ++issued[c];
-        return Operation{OpType::kRead, static_cast<uint64_t>(c)};
-      });
+  auto result =
+      RunClosedLoop(target, "vv", lo,
+                    [&](int c, std::mt19937_64&) -> std::optional<Operation> {
+                      if (issued[c] == 5) return std::nullopt;
+                      ++issued[c];
+                      return Operation{OpType::kRead, static_cast<uint64_t>(c)};
+                    });
   EXPECT_EQ(result.total_ok(), 15u);
   EXPECT_EQ(result.total_errors(), 0u);
 }

@@ -65,8 +65,8 @@ double Histogram::mean() const {
 uint64_t Histogram::Percentile(double quantile) const {
   if (count_ == 0) return 0;
   quantile = std::clamp(quantile, 0.0, 1.0);
-  auto rank = static_cast<uint64_t>(
-      std::ceil(quantile * static_cast<double>(count_)));
+  auto rank =
+      static_cast<uint64_t>(std::ceil(quantile * static_cast<double>(count_)));
   rank = std::max<uint64_t>(rank, 1);
   uint64_t seen = 0;
   for (size_t i = 0; i < counts_.size(); ++i) {

@@ -38,8 +38,7 @@ TEST(HistogramTest, BucketsAreContiguousAndContainTheirValues) {
     ASSERT_LE(Histogram::BucketLow(b), v);
     ASSERT_GE(Histogram::BucketHigh(b), v);
   }
-  EXPECT_EQ(Histogram::BucketHigh(Histogram::BucketOf(UINT64_MAX)),
-            UINT64_MAX);
+  EXPECT_EQ(Histogram::BucketHigh(Histogram::BucketOf(UINT64_MAX)), UINT64_MAX);
 }
 
 // Percentiles of a known distribution agree with exact order statistics

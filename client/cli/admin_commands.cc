@@ -26,12 +26,18 @@ std::unique_ptr<AdminClient> ConnectAdmin(const GlobalOptions& global) {
 
 const char* RoleName(v1::Role role) {
   switch (role) {
-    case v1::ROLE_LEADER: return "leader";
-    case v1::ROLE_FOLLOWER: return "follower";
-    case v1::ROLE_CANDIDATE: return "candidate";
-    case v1::ROLE_PRE_CANDIDATE: return "pre-candidate";
-    case v1::ROLE_LEARNER: return "learner";
-    default: return "unknown";
+    case v1::ROLE_LEADER:
+      return "leader";
+    case v1::ROLE_FOLLOWER:
+      return "follower";
+    case v1::ROLE_CANDIDATE:
+      return "candidate";
+    case v1::ROLE_PRE_CANDIDATE:
+      return "pre-candidate";
+    case v1::ROLE_LEARNER:
+      return "learner";
+    default:
+      return "unknown";
   }
 }
 
@@ -70,8 +76,8 @@ int RunStatus(const GlobalOptions& global) {
     std::string leader = s->leader_id() ? std::to_string(s->leader_id()) : "-";
     std::printf("%-4llu %-22s %-13s %-6llu %-7s %-9llu %-9llu %s\n",
                 static_cast<unsigned long long>(s->id()), endpoint.c_str(),
-                RoleName(s->role()),
-                static_cast<unsigned long long>(s->term()), leader.c_str(),
+                RoleName(s->role()), static_cast<unsigned long long>(s->term()),
+                leader.c_str(),
                 static_cast<unsigned long long>(s->commit_index()),
                 static_cast<unsigned long long>(s->applied_index()),
                 s->ready() ? "yes" : "no");

@@ -59,8 +59,8 @@ ChildProcess::~ChildProcess() {
 Status ChildProcess::Start(const std::string& binary,
                            const std::vector<std::string>& args,
                            const std::string& log_path) {
-  int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                    0644);
+  int log_fd =
+      open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
     return Internal("cannot open log " + log_path + ": " + strerror(errno));
   }
@@ -104,8 +104,8 @@ std::string ChildProcess::Stop(std::chrono::milliseconds grace) {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
-  return "did not stop within " + std::to_string(grace.count()) +
-         "ms; " + DescribeWaitStatus(status);
+  return "did not stop within " + std::to_string(grace.count()) + "ms; " +
+         DescribeWaitStatus(status);
 }
 
 std::string SelfDirectory() {
@@ -129,8 +129,8 @@ Status CheckPortFree(int port) {
   int err = errno;
   close(fd);
   if (r == 0) return Status::Ok();
-  return Unavailable("port " + std::to_string(port) + " on 127.0.0.1 is busy (" +
-                     strerror(err) +
+  return Unavailable("port " + std::to_string(port) +
+                     " on 127.0.0.1 is busy (" + strerror(err) +
                      "): another playground or program uses it; stop it or "
                      "choose another --port");
 }

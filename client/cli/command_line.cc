@@ -24,8 +24,7 @@ Status WantPositional(const ParsedFlags& f, size_t n, const std::string& cmd,
                       const std::string& usage) {
   if (f.positional.size() == n) return Status::Ok();
   return InvalidArgument("'" + cmd + "' takes " + usage + " (got " +
-                         std::to_string(f.positional.size()) +
-                         " arguments)");
+                         std::to_string(f.positional.size()) + " arguments)");
 }
 
 StatusOr<std::chrono::milliseconds> DurationFlag(const ParsedFlags& f,
@@ -49,8 +48,7 @@ StatusOr<uint64_t> UintFlag(const ParsedFlags& f, const std::string& name,
 
 StatusOr<Command> ParseGet(const ParsedFlags& f) {
   SHARDKV_RETURN_IF_ERROR(WantPositional(f, 1, "get", "KEY"));
-  return Command(GetCommand{f.positional[0], f.Has("stale"),
-                            f.Has("verbose")});
+  return Command(GetCommand{f.positional[0], f.Has("stale"), f.Has("verbose")});
 }
 
 StatusOr<Command> ParseSet(const ParsedFlags& f) {
@@ -210,8 +208,11 @@ const std::vector<CommandSpec>& Commands() {
       {"get", {{"stale", false}, {"verbose", false, 'v'}}, ParseGet},
       {"set", {{"ttl"}, {"if-absent", false}, {"if-version"}}, ParseSet},
       {"del", {{"if-version"}}, ParseDel},
-      {"status", {}, [](const ParsedFlags& f) -> StatusOr<Command> {
-         SHARDKV_RETURN_IF_ERROR(WantPositional(f, 0, "status", "no arguments"));
+      {"status",
+       {},
+       [](const ParsedFlags& f) -> StatusOr<Command> {
+         SHARDKV_RETURN_IF_ERROR(
+             WantPositional(f, 0, "status", "no arguments"));
          return Command(StatusCommand{});
        }},
       {"member", {}, ParseMember},
@@ -220,8 +221,14 @@ const std::vector<CommandSpec>& Commands() {
        {{"shards"}, {"replicas"}, {"data-dir"}, {"port"}},
        ParsePlayground},
       {"bench",
-       {{"clients"}, {"duration"}, {"warmup"}, {"value-size"}, {"keys"},
-        {"read-ratio"}, {"consistency"}, {"load", false}},
+       {{"clients"},
+        {"duration"},
+        {"warmup"},
+        {"value-size"},
+        {"keys"},
+        {"read-ratio"},
+        {"consistency"},
+        {"load", false}},
        ParseBench},
   };
   return commands;
@@ -252,8 +259,8 @@ StatusOr<CommandLine> ParseCommandLine(const std::vector<std::string>& args,
     bool with_value = args[i] == "--endpoints" || args[i] == "--timeout";
     i += with_value ? 2 : 1;
   }
-  std::vector<std::string> rest(args.begin(), args.begin() +
-                                                  std::min(i, args.size()));
+  std::vector<std::string> rest(args.begin(),
+                                args.begin() + std::min(i, args.size()));
   CommandLine out;
   if (i >= args.size() || args[i] == "help") {
     std::string topic = i + 1 < args.size() ? args[i + 1] : "";

@@ -81,9 +81,9 @@ struct BenchCommand {
 };
 
 using Command =
-    std::variant<HelpCommand, GetCommand, SetCommand, DelCommand,
-                 StatusCommand, MemberCommand, LeaderTransferCommand,
-                 PlaygroundCommand, BenchCommand>;
+    std::variant<HelpCommand, GetCommand, SetCommand, DelCommand, StatusCommand,
+                 MemberCommand, LeaderTransferCommand, PlaygroundCommand,
+                 BenchCommand>;
 
 struct CommandLine {
   GlobalOptions global;

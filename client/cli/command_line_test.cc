@@ -82,8 +82,8 @@ TEST(CommandLineTest, SetWithTtlAndConditions) {
   EXPECT_EQ(s.value, "v");
   EXPECT_EQ(s.ttl, milliseconds(10'000));
   EXPECT_FALSE(s.if_absent);
-  EXPECT_TRUE(Expect<SetCommand>(Parse({"set", "k", "v", "--if-absent"}))
-                  .if_absent);
+  EXPECT_TRUE(
+      Expect<SetCommand>(Parse({"set", "k", "v", "--if-absent"})).if_absent);
   EXPECT_EQ(Expect<SetCommand>(Parse({"set", "k", "v", "--if-version", "3"}))
                 .if_version,
             3u);
@@ -98,8 +98,8 @@ TEST(CommandLineTest, SetWithTtlAndConditions) {
 TEST(CommandLineTest, DelMemberLeader) {
   auto d = Expect<DelCommand>(Parse({"del", "k", "--if-version=2"}));
   EXPECT_EQ(d.if_version, 2u);
-  auto add = Expect<MemberCommand>(
-      Parse({"member", "add", "4", "127.0.0.1:7004"}));
+  auto add =
+      Expect<MemberCommand>(Parse({"member", "add", "4", "127.0.0.1:7004"}));
   EXPECT_EQ(add.action, MemberCommand::Action::kAdd);
   EXPECT_EQ(add.id, 4u);
   EXPECT_EQ(add.address, "127.0.0.1:7004");
@@ -111,15 +111,14 @@ TEST(CommandLineTest, DelMemberLeader) {
   EXPECT_EQ(Expect<LeaderTransferCommand>(Parse({"leader", "transfer"})).id,
             0u);
   EXPECT_EQ(
-      Expect<LeaderTransferCommand>(Parse({"leader", "transfer", "3"})).id,
-      3u);
+      Expect<LeaderTransferCommand>(Parse({"leader", "transfer", "3"})).id, 3u);
   EXPECT_FALSE(Parse({"leader", "elect"}).ok());
 }
 
 TEST(CommandLineTest, Playground) {
-  auto p = Expect<PlaygroundCommand>(Parse({"playground", "--shards", "1",
-                                            "--replicas", "5", "--port",
-                                            "9000", "--data-dir", "/tmp/x"}));
+  auto p = Expect<PlaygroundCommand>(
+      Parse({"playground", "--shards", "1", "--replicas", "5", "--port", "9000",
+             "--data-dir", "/tmp/x"}));
   EXPECT_EQ(p.replicas, 5);
   EXPECT_EQ(p.base_port, 9000);
   EXPECT_EQ(p.data_dir, "/tmp/x");

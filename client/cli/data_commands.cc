@@ -27,8 +27,8 @@ int ReportWriteError(const Status& status) {
     if (*current == 0) {
       std::cerr << "condition failed: the key does not exist\n";
     } else {
-      std::cerr << "condition failed: the key exists with version "
-                << *current << "\n";
+      std::cerr << "condition failed: the key exists with version " << *current
+                << "\n";
     }
     return kExitConditionFailed;
   }
@@ -72,8 +72,7 @@ int RunGet(const GlobalOptions& global, const GetCommand& command) {
   std::cout << r->value << "\n";
   if (command.verbose) {
     std::cout << "version=" << r->version << " ttl="
-              << (r->ttl.count() > 0 ? FormatDuration(r->ttl) : "none")
-              << "\n";
+              << (r->ttl.count() > 0 ? FormatDuration(r->ttl) : "none") << "\n";
   }
   return kExitOk;
 }

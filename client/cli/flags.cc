@@ -104,8 +104,8 @@ StatusOr<std::vector<std::string>> ParseEndpointList(const std::string& text) {
     size_t colon = item.rfind(':');
     if (colon == std::string::npos || colon == 0 ||
         !ParseUint(item.substr(colon + 1), "port").ok()) {
-      return InvalidArgument("endpoint '" + item +
-                             "' is not host:port (in '" + text + "')");
+      return InvalidArgument("endpoint '" + item + "' is not host:port (in '" +
+                             text + "')");
     }
     out.push_back(item);
     start = comma + 1;

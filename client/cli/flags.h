@@ -15,9 +15,9 @@
 namespace shardkv::cli {
 
 struct FlagSpec {
-  std::string name;       // without dashes: "ttl"
+  std::string name;  // without dashes: "ttl"
   bool takes_value = true;
-  char short_name = 0;    // 'v' for -v; 0 for none
+  char short_name = 0;  // 'v' for -v; 0 for none
 };
 
 struct ParsedFlags {

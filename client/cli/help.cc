@@ -42,7 +42,8 @@ Prints the value of KEY on stdout, followed by a newline.
   -v          also print "version=N ttl=T" on a second line
 A missing key prints "not found" on stderr and exits 1.
 )TXT"},
-      {"set", R"TXT(usage: shardkv set KEY VALUE [--ttl 10s] [--if-absent | --if-version N]
+      {"set",
+       R"TXT(usage: shardkv set KEY VALUE [--ttl 10s] [--if-absent | --if-version N]
 Writes VALUE; prints "OK version=N" with the key's new version.
   --ttl DURATION   expire after DURATION (500ms, 10s, 5m, 1h)
   --if-absent      write only if KEY does not exist
@@ -70,7 +71,8 @@ Prints the resulting member list.
 Asks the leader to hand leadership to replica ID (default: the most
 caught-up voter) and prints the new leader's id.
 )TXT"},
-      {"playground", R"TXT(usage: shardkv playground --shards 1 --replicas 3 [--data-dir DIR] [--port BASE]
+      {"playground",
+       R"TXT(usage: shardkv playground --shards 1 --replicas 3 [--data-dir DIR] [--port BASE]
 Starts REPLICAS shardkv-node processes on 127.0.0.1:BASE.. (default 7001)
 with data in DIR/node-<id> (default ./playground-data) and logs in
 DIR/node-<id>.log, waits for a leader, prints "endpoints: ..." and runs
@@ -78,7 +80,8 @@ until Ctrl-C or SIGTERM, then stops the nodes. Started again on the same
 DIR, the nodes restart from their data. shardkv-node is looked up next to
 this binary, or at $SHARDKV_NODE_BIN. Only --shards 1 for now.
 )TXT"},
-      {"bench", R"TXT(usage: shardkv bench [--clients 64] [--duration 10s] [--warmup 2s]
+      {"bench",
+       R"TXT(usage: shardkv bench [--clients 64] [--duration 10s] [--warmup 2s]
                     [--value-size 256] [--keys 100000] [--read-ratio 0.5]
                     [--consistency linearizable|stale] [--load]
 Closed-loop load: CLIENTS concurrent clients, each with one request in

@@ -1,10 +1,10 @@
 // `shardkv`: parse the command line (command_line.h), run one command.
+#include <absl/synchronization/mutex.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <absl/synchronization/mutex.h>
 
 #include "client/cli/command_line.h"
 #include "client/cli/commands.h"

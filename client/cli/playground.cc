@@ -46,9 +46,8 @@ StatusOr<std::string> FindNodeBinary() {
       return fs::path(candidate).lexically_normal().string();
     }
   }
-  return Status(Code::kNotFound,
-                "shardkv-node not found next to " + self +
-                    "; build it or set $SHARDKV_NODE_BIN");
+  return Status(Code::kNotFound, "shardkv-node not found next to " + self +
+                                     "; build it or set $SHARDKV_NODE_BIN");
 }
 
 // One playground per data dir: the nodes' data must not be shared.
@@ -160,14 +159,14 @@ int RunPlayground(const PlaygroundCommand& command) {
   std::string peers = PeersFlag(nodes);
   for (auto& n : nodes) {
     std::string data = dir + "/node-" + std::to_string(n->id);
-    Status st = n->process.Start(
-        *binary,
-        {"--id", std::to_string(n->id), "--listen", n->address, "--peers",
-         peers, "--data-dir", data},
-        n->log_path);
+    Status st =
+        n->process.Start(*binary,
+                         {"--id", std::to_string(n->id), "--listen", n->address,
+                          "--peers", peers, "--data-dir", data},
+                         n->log_path);
     if (!st.ok()) {
-      std::cerr << "playground: starting node " << n->id << ": "
-                << st.message() << "\n";
+      std::cerr << "playground: starting node " << n->id << ": " << st.message()
+                << "\n";
       StopAll(nodes);
       return kExitError;
     }

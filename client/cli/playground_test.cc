@@ -1,11 +1,10 @@
 // End-to-end test of the `shardkv` binary: playground start/stop/restart and
 // the data commands, with a stand-in node binary (fake_node_main.cc) until
 // the real shardkv-node is wired in by the cluster tests.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -72,8 +71,9 @@ class Playground {
 };
 
 std::string Cli(int port) {
-  return std::string(SHARDKV_CLI) + " --timeout 3s --endpoints 127.0.0.1:" +
-         std::to_string(port + 1) + ",127.0.0.1:" + std::to_string(port);
+  return std::string(SHARDKV_CLI) +
+         " --timeout 3s --endpoints 127.0.0.1:" + std::to_string(port + 1) +
+         ",127.0.0.1:" + std::to_string(port);
 }
 
 TEST(PlaygroundTest, StartsServesStopsAndRestartsOnTheSameDataDir) {
@@ -104,9 +104,10 @@ TEST(PlaygroundTest, StartsServesStopsAndRestartsOnTheSameDataDir) {
     EXPECT_NE(status.out.find("leader"), std::string::npos) << status.out;
 
     // A second playground on the same ports is refused clearly.
-    ShellResult busy = Shell(std::string("SHARDKV_NODE_BIN=") + SHARDKV_FAKE_NODE +
-                     " " + SHARDKV_CLI + " playground --data-dir " + dir +
-                     "-other --port " + std::to_string(port));
+    ShellResult busy =
+        Shell(std::string("SHARDKV_NODE_BIN=") + SHARDKV_FAKE_NODE + " " +
+              SHARDKV_CLI + " playground --data-dir " + dir + "-other --port " +
+              std::to_string(port));
     EXPECT_EQ(busy.code, 4);
     EXPECT_NE(busy.out.find("is busy"), std::string::npos) << busy.out;
     EXPECT_EQ(pg.Stop(), 0);

@@ -170,8 +170,8 @@ TEST(AsyncStorageTest, LeaderCountsItselfOnlyOnceDurable) {
 TEST(AsyncStorageTest, FollowerAcknowledgesOnlyAfterPersist) {
   AsyncNode n(1, {1, 2, 3});
   n.Persist();  // the bootstrap entries 1..3
-  std::vector<Message> out = n.Deliver(
-      AppendMsg(2, 2, 3, 1, {MakeEntry(4, 2), MakeEntry(5, 2)}, 5));
+  std::vector<Message> out =
+      n.Deliver(AppendMsg(2, 2, 3, 1, {MakeEntry(4, 2), MakeEntry(5, 2)}, 5));
   EXPECT_TRUE(OfType(out, MessageType::kAppendResponse).empty());
   // Committed by the leader, but not durable here: not applied.
   EXPECT_EQ(n.status().hard_state.commit, 5u);
@@ -268,8 +268,8 @@ TEST(AsyncStorageTest, SingleNodeCommitsOnlyAfterPersist) {
 TEST(AsyncStorageTest, TruncationBetweenHandOutAndPersist) {
   AsyncNode n(1, {1, 2, 3});
   n.Persist();
-  n.Deliver(AppendMsg(2, 2, 3, 1, {MakeEntry(4, 2), MakeEntry(5, 2, "old")},
-                      3));
+  n.Deliver(
+      AppendMsg(2, 2, 3, 1, {MakeEntry(4, 2), MakeEntry(5, 2, "old")}, 3));
   ASSERT_EQ(n.queued(), 1u);
   // Leader 3 of term 3 overwrites index 5 and commits it.
   n.Deliver(AppendMsg(3, 3, 4, 2, {MakeEntry(5, 3, "new")}, 5));

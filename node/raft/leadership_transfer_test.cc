@@ -51,8 +51,10 @@ TEST_F(LeadershipTransferTest, Section3_10_ProposalsRefusedDuringTransfer) {
   ASSERT_TRUE(c_.node(1)->TransferLeadership(2).ok());
   EXPECT_EQ(c_.node(1)->GetStatus().lead_transferee, 2u);
   EXPECT_EQ(c_.Propose(1, "y").status().code(), Code::kFailedPrecondition);
-  EXPECT_EQ(c_.node(1)->ProposeConfChange({ConfChangeType::kAddLearner, 4, ""})
-                .status().code(),
+  EXPECT_EQ(c_.node(1)
+                ->ProposeConfChange({ConfChangeType::kAddLearner, 4, ""})
+                .status()
+                .code(),
             Code::kFailedPrecondition);
 }
 

@@ -73,8 +73,8 @@ TEST_F(MembershipTest, Section4_2_1_LearnerDoesNotCountTowardQuorum) {
 TEST_F(MembershipTest, Section4_1_OnlyOneChangeAtATime) {
   c_.AddNode(4);
   c_.Isolate(1);  // keep the first change from committing
-  ASSERT_TRUE(c_.node(1)->ProposeConfChange(
-                  {ConfChangeType::kAddLearner, 4, ""}).ok());
+  ASSERT_TRUE(
+      c_.node(1)->ProposeConfChange({ConfChangeType::kAddLearner, 4, ""}).ok());
   EXPECT_TRUE(c_.node(1)->GetStatus().pending_conf_change);
   auto second =
       c_.node(1)->ProposeConfChange({ConfChangeType::kAddLearner, 5, ""});
@@ -83,29 +83,36 @@ TEST_F(MembershipTest, Section4_1_OnlyOneChangeAtATime) {
   c_.Tick(1);
   ASSERT_TRUE(c_.Settle());
   EXPECT_FALSE(c_.node(1)->GetStatus().pending_conf_change);
-  EXPECT_TRUE(c_.node(1)->ProposeConfChange(
-                  {ConfChangeType::kAddLearner, 5, ""}).ok());
+  EXPECT_TRUE(
+      c_.node(1)->ProposeConfChange({ConfChangeType::kAddLearner, 5, ""}).ok());
 }
 
 TEST_F(MembershipTest, InvalidChangesAreRefused) {
   RawNode* leader = c_.node(1);
   EXPECT_EQ(leader->ProposeConfChange({ConfChangeType::kPromote, 2, ""})
-                .status().code(),
+                .status()
+                .code(),
             Code::kFailedPrecondition);  // already a voter
   EXPECT_EQ(leader->ProposeConfChange({ConfChangeType::kAddLearner, 3, ""})
-                .status().code(),
+                .status()
+                .code(),
             Code::kFailedPrecondition);  // already a member
   EXPECT_EQ(leader->ProposeConfChange({ConfChangeType::kRemove, 9, ""})
-                .status().code(),
+                .status()
+                .code(),
             Code::kFailedPrecondition);  // not a member
-  EXPECT_EQ(c_.node(2)->ProposeConfChange({ConfChangeType::kAddLearner, 4, ""})
-                .status().code(),
+  EXPECT_EQ(c_.node(2)
+                ->ProposeConfChange({ConfChangeType::kAddLearner, 4, ""})
+                .status()
+                .code(),
             Code::kFailedPrecondition);  // not the leader
   SingleNode single(1, {1});
   single.raw().Campaign();
   single.Drain();
-  EXPECT_EQ(single.raw().ProposeConfChange({ConfChangeType::kRemove, 1, ""})
-                .status().code(),
+  EXPECT_EQ(single.raw()
+                .ProposeConfChange({ConfChangeType::kRemove, 1, ""})
+                .status()
+                .code(),
             Code::kFailedPrecondition);  // the last voter
 }
 

@@ -31,9 +31,7 @@ class MemoryLogStorage : public LogStorage {
                  std::vector<Entry>* out) const override;
   StatusOr<Term> TermAt(Index i) const override;
   Index FirstIndex() const override { return snapshot_.index + 1; }
-  Index LastIndex() const override {
-    return snapshot_.index + entries_.size();
-  }
+  Index LastIndex() const override { return snapshot_.index + entries_.size(); }
   SnapshotMeta Snapshot() const override { return snapshot_; }
 
   // Appends `entries` (contiguous), replacing any existing entries from

@@ -80,9 +80,12 @@ void PeerProgress::SentEntries(Index last, size_t count) {
 
 bool PeerProgress::IsPaused() const {
   switch (state) {
-    case State::kProbe: return probe_sent;
-    case State::kReplicate: return inflights.Full();
-    case State::kSnapshot: return true;
+    case State::kProbe:
+      return probe_sent;
+    case State::kReplicate:
+      return inflights.Full();
+    case State::kSnapshot:
+      return true;
   }
   return true;
 }

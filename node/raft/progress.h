@@ -76,8 +76,7 @@ enum class VoteResult { kPending, kWon, kLost };
 
 class ProgressTracker {
  public:
-  explicit ProgressTracker(size_t max_inflight)
-      : max_inflight_(max_inflight) {}
+  explicit ProgressTracker(size_t max_inflight) : max_inflight_(max_inflight) {}
 
   // Replaces the membership (progress starts from next = last_index + 1).
   void Reset(const ConfState& conf, Index last_index);

@@ -34,7 +34,7 @@ TEST(ProgressTest, ProbeSendsOneAtATimeThenReplicatePipelines) {
   pr.SentEntries(15, 3);
   EXPECT_EQ(pr.next, 16u);
   pr.SentEntries(18, 3);
-  EXPECT_TRUE(pr.IsPaused());  // window of 2 full
+  EXPECT_TRUE(pr.IsPaused());        // window of 2 full
   EXPECT_FALSE(pr.MaybeUpdate(11));  // stale ack
 }
 

@@ -37,8 +37,8 @@ void Raft::MaybeBootstrap() {
   std::vector<Entry> entries;
   auto add = [&](ConfChangeType type, NodeId id) {
     ConfChange cc{type, id, ""};
-    entries.push_back(Entry{1, entries.size() + 1, EntryType::kConfChange,
-                            cc.Encode()});
+    entries.push_back(
+        Entry{1, entries.size() + 1, EntryType::kConfChange, cc.Encode()});
   };
   for (NodeId id : conf.voters) add(ConfChangeType::kPromote, id);
   for (NodeId id : conf.learners) add(ConfChangeType::kAddLearner, id);
@@ -150,8 +150,8 @@ bool Raft::Promotable() const { return tracker_.IsVoter(config_.id); }
 bool Raft::HasUnappliedConfChange() const {
   if (log_.committed() <= log_.applied()) return false;
   std::vector<Entry> entries;
-  Status st = log_.Slice(log_.applied() + 1, log_.committed() + 1,
-                         UINT64_MAX, &entries);
+  Status st = log_.Slice(log_.applied() + 1, log_.committed() + 1, UINT64_MAX,
+                         &entries);
   if (!st.ok()) return true;  // cannot tell: be conservative
   return std::any_of(entries.begin(), entries.end(), [](const Entry& e) {
     return e.type == EntryType::kConfChange;
@@ -217,8 +217,8 @@ bool Raft::StepTerm(const Message& m) {
   bool vote_request =
       m.type == MessageType::kVote || m.type == MessageType::kPreVote;
   if (m.term > term_) {
-    bool forced = m.type == MessageType::kVote &&
-                  m.context == kTransferCampaign;
+    bool forced =
+        m.type == MessageType::kVote && m.context == kTransferCampaign;
     // We heard from a live leader recently: do not let a partitioned node
     // with a higher term disrupt it [§4.2.3].
     if (vote_request && !forced && InLease()) return false;
@@ -232,8 +232,7 @@ bool Raft::StepTerm(const Message& m) {
   }
   if (m.term < term_) {
     if ((config_.check_quorum || config_.pre_vote) &&
-        (m.type == MessageType::kAppend ||
-         m.type == MessageType::kHeartbeat)) {
+        (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat)) {
       // A stale leader (e.g. after a partition) that cannot learn our term
       // from votes, which pre-vote suppresses: tell it.
       Message resp;
@@ -264,10 +263,16 @@ Status Raft::Step(const Message& m) {
       break;
   }
   switch (role_) {
-    case Role::kLeader: StepLeader(m); break;
+    case Role::kLeader:
+      StepLeader(m);
+      break;
     case Role::kCandidate:
-    case Role::kPreCandidate: StepCandidate(m); break;
-    case Role::kFollower: StepFollower(m); break;
+    case Role::kPreCandidate:
+      StepCandidate(m);
+      break;
+    case Role::kFollower:
+      StepFollower(m);
+      break;
   }
   return Status::Ok();
 }

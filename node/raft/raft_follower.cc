@@ -46,8 +46,8 @@ void Raft::HandleAppend(const Message& m) {
   if (!last_new) {
     // Reply false if the log has no entry at prevLogIndex whose term
     // matches prevLogTerm; hint where the leader should probe next.
-    Index hint = log_.FindConflictByTerm(
-        std::min(m.index, log_.LastIndex()), m.log_term);
+    Index hint = log_.FindConflictByTerm(std::min(m.index, log_.LastIndex()),
+                                         m.log_term);
     resp.reject = true;
     resp.index = m.index;
     resp.reject_hint = hint;

@@ -257,8 +257,7 @@ StatusOr<LogPosition> Raft::ProposeConfChange(const ConfChange& change) {
   }
   SHARDKV_RETURN_IF_ERROR(ValidateConfChange(change));
   Index index = log_.LastIndex() + 1;
-  AppendEntries(
-      {Entry{term_, 0, EntryType::kConfChange, change.Encode()}});
+  AppendEntries({Entry{term_, 0, EntryType::kConfChange, change.Encode()}});
   pending_conf_index_ = index;
   return LogPosition{term_, index};
 }

@@ -113,8 +113,8 @@ void RaftLog::Append(const std::vector<Entry>& entries) {
   if (entries.empty()) return;
   Index after = entries.front().index;
   if (after <= committed_) {
-    SHARDKV_LOG(kError) << "raft: append at " << after
-                        << " below commit " << committed_;
+    SHARDKV_LOG(kError) << "raft: append at " << after << " below commit "
+                        << committed_;
     std::abort();
   }
   // Entries being persisted from `after` on are replaced: hand out the

@@ -9,8 +9,9 @@
 //   unstable_offset_ - 1 <= persisting_to_ <= LastIndex(); if an unstable
 //   snapshot is present, unstable_offset_ == snapshot.index + 1 and storage
 //   is ignored below it. Storage is read only below unstable_offset_, so a
-//   writer thread may append at or above it meanwhile (async mode). Entries in storage at or above unstable_offset_ are shadowed
-//   (they are stale: the caller will overwrite them with the unstable ones).
+//   writer thread may append at or above it meanwhile (async mode). Entries in
+//   storage at or above unstable_offset_ are shadowed (they are stale: the
+//   caller will overwrite them with the unstable ones).
 //
 // Thread-safety: not thread-safe; owned by Raft.
 #pragma once

@@ -12,8 +12,8 @@ namespace {
 std::vector<Entry> Entries(Index first, std::vector<Term> terms) {
   std::vector<Entry> out;
   for (Term t : terms) {
-    out.push_back(Entry{t, first, EntryType::kNormal,
-                        "e" + std::to_string(first)});
+    out.push_back(
+        Entry{t, first, EntryType::kNormal, "e" + std::to_string(first)});
     ++first;
   }
   return out;

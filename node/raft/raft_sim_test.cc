@@ -118,8 +118,8 @@ class Chaos {
     RaftStatus s = cluster_.node(leader)->GetStatus();
     ConfChange cc;
     if (!s.conf.learners.empty()) {
-      cc.type = Roll(3) == 0 ? ConfChangeType::kRemove
-                             : ConfChangeType::kPromote;
+      cc.type =
+          Roll(3) == 0 ? ConfChangeType::kRemove : ConfChangeType::kPromote;
       cc.node = s.conf.learners[0];
     } else if (s.conf.voters.size() > 3 && Roll(2) == 0) {
       cc.type = ConfChangeType::kRemove;
@@ -237,8 +237,8 @@ void RunChaos(bool async) {
   for (uint64_t seed = first; seed <= last; ++seed) {
     Chaos chaos(seed, async);
     std::string violation = chaos.Run();
-    ASSERT_EQ(violation, "") << "seed " << seed
-                             << (async ? " (async writes)" : "");
+    ASSERT_EQ(violation, "")
+        << "seed " << seed << (async ? " (async writes)" : "");
     total_reads += chaos.reads();
     snapshots += chaos.cluster().stats().snapshots_installed;
     conf_changes += chaos.cluster().stats().conf_changes_applied;
@@ -249,16 +249,15 @@ void RunChaos(bool async) {
     writes_lost += chaos.cluster().stats().writes_lost_in_crashes;
     group_commits += chaos.cluster().stats().group_commits;
   }
-  std::printf("reads %llu snapshots %llu conf changes %llu leaders %llu "
-              "committed %llu crashes in Ready %llu durable commits checked "
-              "%llu writes lost in crashes %llu group commits %llu\n",
-              (unsigned long long)total_reads, (unsigned long long)snapshots,
-              (unsigned long long)conf_changes, (unsigned long long)leaders,
-              (unsigned long long)applied,
-              (unsigned long long)crashes_in_ready,
-              (unsigned long long)durable_commits,
-              (unsigned long long)writes_lost,
-              (unsigned long long)group_commits);
+  std::printf(
+      "reads %llu snapshots %llu conf changes %llu leaders %llu "
+      "committed %llu crashes in Ready %llu durable commits checked "
+      "%llu writes lost in crashes %llu group commits %llu\n",
+      (unsigned long long)total_reads, (unsigned long long)snapshots,
+      (unsigned long long)conf_changes, (unsigned long long)leaders,
+      (unsigned long long)applied, (unsigned long long)crashes_in_ready,
+      (unsigned long long)durable_commits, (unsigned long long)writes_lost,
+      (unsigned long long)group_commits);
   EXPECT_GT(snapshots, static_cast<uint64_t>(kSeeds) / 2);
   EXPECT_GT(conf_changes, 5u * static_cast<uint64_t>(kSeeds));
   // The run exercised ReadIndex for real.

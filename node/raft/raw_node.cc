@@ -8,10 +8,14 @@ namespace shardkv::raft {
 
 const char* RoleName(Role role) {
   switch (role) {
-    case Role::kFollower: return "follower";
-    case Role::kPreCandidate: return "pre-candidate";
-    case Role::kCandidate: return "candidate";
-    case Role::kLeader: return "leader";
+    case Role::kFollower:
+      return "follower";
+    case Role::kPreCandidate:
+      return "pre-candidate";
+    case Role::kCandidate:
+      return "candidate";
+    case Role::kLeader:
+      return "leader";
   }
   return "unknown";
 }
@@ -74,8 +78,7 @@ void RawNode::ReportSnapshot(NodeId id, bool success) {
 bool RawNode::HasReady() const {
   const Raft& r = impl_->raft;
   return r.soft_state() != impl_->prev_soft ||
-         r.hard_state() != impl_->prev_hard ||
-         r.log().HasEntriesToPersist() ||
+         r.hard_state() != impl_->prev_hard || r.log().HasEntriesToPersist() ||
          r.log().SnapshotToPersist().has_value() || r.HasMessages() ||
          r.HasReadStates() || r.log().HasNextCommittedEntries();
 }
@@ -94,8 +97,8 @@ Ready RawNode::GetReady() {
   rd.entries = r.log().EntriesToPersist();
   rd.snapshot = r.log().SnapshotToPersist();
   r.log().MarkPersisting();
-  rd.committed_entries = r.log().NextCommittedEntries(
-      r.config().max_committed_bytes_per_ready);
+  rd.committed_entries =
+      r.log().NextCommittedEntries(r.config().max_committed_bytes_per_ready);
   if (!rd.committed_entries.empty()) {
     r.log().ApplyingTo(rd.committed_entries.back().index);
   }

@@ -181,8 +181,11 @@ struct Ready {
 struct Progress {
   Index match = 0;
   Index next = 0;
-  enum class State : uint8_t { kProbe, kReplicate, kSnapshot } state =
-      State::kProbe;
+  enum class State : uint8_t {
+    kProbe,
+    kReplicate,
+    kSnapshot
+  } state = State::kProbe;
   bool learner = false;
   bool recent_active = false;
 };

@@ -35,9 +35,9 @@ class ReadOnly {
   std::string InFlightContext() const;
   // Records that `from` echoed `context`. When the round gains a quorum,
   // returns its reads and clears it.
-  std::optional<std::vector<ReadState>> RecvAck(
-      NodeId from, const std::string& context,
-      const ProgressTracker& tracker);
+  std::optional<std::vector<ReadState>> RecvAck(NodeId from,
+                                                const std::string& context,
+                                                const ProgressTracker& tracker);
   // Drops all requests (leadership lost).
   void Reset();
 

@@ -52,8 +52,8 @@ TEST(LogReplicationTest, Section3_5_RejectsMismatchedPrevLog) {
 
 TEST(LogReplicationTest, Section3_5_TruncatesConflictingSuffix) {
   SingleNode n(1, {1, 2, 3});
-  n.Deliver(AppendMsg(2, 2, 3, 1, {MakeEntry(4, 2, "a"), MakeEntry(5, 2, "b")},
-                      3));
+  n.Deliver(
+      AppendMsg(2, 2, 3, 1, {MakeEntry(4, 2, "a"), MakeEntry(5, 2, "b")}, 3));
   // A later leader of term 3 replaces index 5.
   auto r = n.Deliver(AppendMsg(3, 3, 4, 2, {MakeEntry(5, 3, "c")}, 5));
   ASSERT_EQ(r.size(), 1u);
@@ -94,16 +94,16 @@ TEST(LogReplicationTest, Section3_5_StaleLongerTailIsSkippedByTerm) {
   // Deposed leader 1 keeps appending entries nobody else gets.
   c.Isolate(1);
   for (int i = 0; i < 30; ++i) ASSERT_TRUE(c.Propose(1, "lost").ok());
-  ASSERT_TRUE(c.RunUntil(
-      [&] { return c.Leader() == 2 || c.Leader() == 3; }, 500));
+  ASSERT_TRUE(
+      c.RunUntil([&] { return c.Leader() == 2 || c.Leader() == 3; }, 500));
   NodeId leader = c.Leader();
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.Propose(leader, "kept").ok());
   ASSERT_TRUE(c.Settle());
   // A fresh election: the next leader starts probing node 1 at its end.
   c.Crash(leader);
   c.Restart(leader);
-  ASSERT_TRUE(c.RunUntil(
-      [&] { return c.Leader() == 2 || c.Leader() == 3; }, 500));
+  ASSERT_TRUE(
+      c.RunUntil([&] { return c.Leader() == 2 || c.Leader() == 3; }, 500));
   leader = c.Leader();
   ASSERT_TRUE(c.Settle());
   ASSERT_GT(c.node(1)->GetStatus().last_index,
@@ -114,8 +114,8 @@ TEST(LogReplicationTest, Section3_5_StaleLongerTailIsSkippedByTerm) {
     return false;
   });
   c.Heal();
-  ASSERT_TRUE(c.RunUntil(
-      [&] { return c.image(1).hash == c.image(leader).hash; }, 300));
+  ASSERT_TRUE(
+      c.RunUntil([&] { return c.image(1).hash == c.image(leader).hash; }, 300));
   // One rejection, then the leader skips all of its term's entries.
   EXPECT_LE(rejections, 2) << c.DebugString();
   EXPECT_EQ(c.violation(), "");

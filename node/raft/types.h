@@ -79,16 +79,16 @@ struct SnapshotMeta {
 };
 
 enum class MessageType : uint8_t {
-  kAppend = 0,             // AppendEntries (also carries commit)
+  kAppend = 0,  // AppendEntries (also carries commit)
   kAppendResponse = 1,
-  kVote = 2,               // RequestVote
+  kVote = 2,  // RequestVote
   kVoteResponse = 3,
-  kPreVote = 4,            // thesis §9.6: would you vote for me?
+  kPreVote = 4,  // thesis §9.6: would you vote for me?
   kPreVoteResponse = 5,
-  kHeartbeat = 6,          // empty AppendEntries; context carries ReadIndex ids
+  kHeartbeat = 6,  // empty AppendEntries; context carries ReadIndex ids
   kHeartbeatResponse = 7,
-  kSnapshot = 8,           // InstallSnapshot: data streamed by the server
-  kTimeoutNow = 9,         // leadership transfer: start an election now
+  kSnapshot = 8,    // InstallSnapshot: data streamed by the server
+  kTimeoutNow = 9,  // leadership transfer: start an election now
 };
 
 const char* MessageTypeName(MessageType type);

@@ -18,11 +18,11 @@
 // Thread-safety: thread-safe (RocksDB is).
 #pragma once
 
+#include <rocksdb/db.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <rocksdb/db.h>
 
 #include "common/status.h"
 

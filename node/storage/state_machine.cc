@@ -350,9 +350,9 @@ Status StateMachine::Bootstrap(
   state.addresses = addresses;
   rocksdb::WriteOptions sync;
   sync.sync = true;
-  rocksdb::Status s = core.engine->db()->Put(
-      sync, core.engine->cf(Column::kMeta), kAppliedKey,
-      EncodeAppliedState(state));
+  rocksdb::Status s =
+      core.engine->db()->Put(sync, core.engine->cf(Column::kMeta), kAppliedKey,
+                             EncodeAppliedState(state));
   SHARDKV_RETURN_IF_ERROR(FromRocks(s, "recording the initial membership"));
   core.set_applied(state);
   return Status::Ok();

@@ -27,8 +27,8 @@ Status RecordFinalReads(const std::vector<std::string>& endpoints,
       history->EndOp(id, lincheck::GetNotFound());
     } else {
       history->EndOp(id, lincheck::UnknownOutcome());
-      return Unavailable("final read of " + key + " failed: " +
-                         r.status().ToString());
+      return Unavailable("final read of " + key +
+                         " failed: " + r.status().ToString());
     }
   }
   return Status::Ok();
@@ -42,21 +42,21 @@ Status CheckLinearizable(const lincheck::History& history,
       lincheck::Check(ops, std::chrono::steady_clock::now() + budget);
   if (result.ok()) return Status::Ok();
   Status saved = lincheck::WriteHistoryFile(save_path, ops);
-  std::string where = saved.ok() ? "history saved to " + save_path +
-                                       " (replay: lincheck_tool " +
-                                       save_path + ")"
-                                 : "history not saved: " + saved.ToString();
+  std::string where = saved.ok()
+                          ? "history saved to " + save_path +
+                                " (replay: lincheck_tool " + save_path + ")"
+                          : "history not saved: " + saved.ToString();
   return Internal("history of " + std::to_string(ops.size()) +
                   " operations is not linearizable (" +
-                  lincheck::VerdictName(result.verdict) + "); " + where +
-                  "\n" + result.Summary());
+                  lincheck::VerdictName(result.verdict) + "); " + where + "\n" +
+                  result.Summary());
 }
 
 StatusOr<std::map<std::string, StoredValue>> StaleReadAll(
     const std::string& address, const std::vector<std::string>& keys) {
-  auto channel = grpc::CreateCustomChannel(
-      address, grpc::InsecureChannelCredentials(),
-      client::DefaultChannelArguments());
+  auto channel =
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                client::DefaultChannelArguments());
   auto stub = v1::KV::NewStub(channel);
   std::map<std::string, StoredValue> out;
   for (const std::string& key : keys) {
@@ -72,14 +72,13 @@ StatusOr<std::map<std::string, StoredValue>> StaleReadAll(
       return Unavailable("stale read of " + key + " on " + address + ": " +
                          client::FromGrpc(s).ToString());
     }
-    out[key] = StoredValue{response.found(), response.value(),
-                           response.version()};
+    out[key] =
+        StoredValue{response.found(), response.value(), response.version()};
   }
   return out;
 }
 
-Status CheckReplicasAgree(ShardCluster& cluster,
-                          const std::vector<NodeId>& ids,
+Status CheckReplicasAgree(ShardCluster& cluster, const std::vector<NodeId>& ids,
                           const std::vector<std::string>& keys) {
   if (ids.empty()) return Status::Ok();
   std::map<NodeId, std::map<std::string, StoredValue>> data;
@@ -97,12 +96,11 @@ Status CheckReplicasAgree(ShardCluster& cluster,
       const StoredValue& b = data[id].at(key);
       if (a == b) continue;
       if (++ndiffs > 10) continue;
-      diffs += "\n  " + key + ": node " + std::to_string(ids[0]) + " has " +
-               (a.found ? a.value + " v" + std::to_string(a.version)
-                        : "nothing") +
-               ", node " + std::to_string(id) + " has " +
-               (b.found ? b.value + " v" + std::to_string(b.version)
-                        : "nothing");
+      diffs +=
+          "\n  " + key + ": node " + std::to_string(ids[0]) + " has " +
+          (a.found ? a.value + " v" + std::to_string(a.version) : "nothing") +
+          ", node " + std::to_string(id) + " has " +
+          (b.found ? b.value + " v" + std::to_string(b.version) : "nothing");
     }
   }
   if (ndiffs == 0) return Status::Ok();

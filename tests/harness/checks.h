@@ -34,9 +34,9 @@ Status RecordFinalReads(const std::vector<std::string>& endpoints,
 // Checks `history` per key (a per-key search timeout is a failure). On
 // failure writes it to `save_path` (JSON lines) and returns the checker's
 // summary and the path in the error message.
-Status CheckLinearizable(const lincheck::History& history,
-                         const std::string& save_path,
-                         std::chrono::seconds budget = std::chrono::seconds(60));
+Status CheckLinearizable(
+    const lincheck::History& history, const std::string& save_path,
+    std::chrono::seconds budget = std::chrono::seconds(60));
 
 // Stale reads of `keys` on the replica at `address`, over its own channel.
 StatusOr<std::map<std::string, StoredValue>> StaleReadAll(

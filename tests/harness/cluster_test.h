@@ -42,7 +42,8 @@ class ClusterTest : public ::testing::Test {
   // Starts the cluster and waits for a leader; returns its id (0 after a
   // fatal failure).
   NodeId StartCluster(ClusterOptions options) {
-    options.name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    options.name =
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
     auto cluster = ShardCluster::Start(std::move(options));
     EXPECT_TRUE(cluster.ok()) << cluster.status().ToString();
     if (!cluster.ok()) return 0;

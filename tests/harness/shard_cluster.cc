@@ -88,9 +88,17 @@ std::vector<std::string> ShardCluster::CommonFlags(NodeId id) const {
   const Node* node = Find(id);
   std::string addr = Loopback(node->port);
   std::vector<std::string> args = {
-      "--id", std::to_string(id), "--listen", addr, "--advertise", addr,
-      "--data-dir", dir_.Join("node" + std::to_string(id) + "/data"),
-      "--tick", options_.tick, "--election-ticks",
+      "--id",
+      std::to_string(id),
+      "--listen",
+      addr,
+      "--advertise",
+      addr,
+      "--data-dir",
+      dir_.Join("node" + std::to_string(id) + "/data"),
+      "--tick",
+      options_.tick,
+      "--election-ticks",
       std::to_string(options_.election_ticks)};
   args.insert(args.end(), options_.extra_flags.begin(),
               options_.extra_flags.end());
@@ -161,10 +169,10 @@ bool ShardCluster::IsRunning(NodeId id) {
   return node != nullptr && node->process && node->process->IsRunning();
 }
 
-#define SHARDKV_NODE_OR_RETURN(node, id)                        \
-  Node* node = Find(id);                                        \
-  if (node == nullptr || !node->process) {                      \
-    return NotFound("no node " + std::to_string(id));           \
+#define SHARDKV_NODE_OR_RETURN(node, id)              \
+  Node* node = Find(id);                              \
+  if (node == nullptr || !node->process) {            \
+    return NotFound("no node " + std::to_string(id)); \
   }
 
 Status ShardCluster::Kill(NodeId id) {
@@ -217,9 +225,9 @@ StatusOr<v1::StatusResponse> ShardCluster::NodeStatus(NodeId id) {
   return status_client_->Status(address(id));
 }
 
-StatusOr<NodeId> ShardCluster::WaitForLeader(
-    milliseconds timeout, const std::vector<NodeId>& voters,
-    const std::set<NodeId>& excluded) {
+StatusOr<NodeId> ShardCluster::WaitForLeader(milliseconds timeout,
+                                             const std::vector<NodeId>& voters,
+                                             const std::set<NodeId>& excluded) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string last;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -231,9 +239,8 @@ StatusOr<NodeId> ShardCluster::WaitForLeader(
     }
     last.clear();
     for (const auto& [id, s] : st) {
-      last += " " + std::to_string(id) + ":" + v1::Role_Name(s.role()) +
-              "/t" + std::to_string(s.term()) + "/l" +
-              std::to_string(s.leader_id());
+      last += " " + std::to_string(id) + ":" + v1::Role_Name(s.role()) + "/t" +
+              std::to_string(s.term()) + "/l" + std::to_string(s.leader_id());
       if (s.role() != v1::ROLE_LEADER || excluded.contains(id)) continue;
       size_t agree = 0;
       for (const auto& [other, o] : st) {
@@ -265,10 +272,10 @@ Status ShardCluster::WaitConverged(milliseconds timeout,
         same = false;
         continue;
       }
-      last += " " + std::to_string(ids[i]) + ":applied=" +
-              std::to_string(s->applied_index()) + "/commit=" +
-              std::to_string(s->commit_index()) + "/leader=" +
-              std::to_string(s->leader_id());
+      last += " " + std::to_string(ids[i]) +
+              ":applied=" + std::to_string(s->applied_index()) +
+              "/commit=" + std::to_string(s->commit_index()) +
+              "/leader=" + std::to_string(s->leader_id());
       if (i == 0) {
         applied = s->applied_index();
         leader = s->leader_id();

@@ -70,10 +70,10 @@ class ShardCluster {
   bool IsRunning(NodeId id);
 
   // Process control.
-  Status Kill(NodeId id);   // kill -9
-  Status Stop(NodeId id);   // SIGTERM, clean stop
-  Status Pause(NodeId id);  // SIGSTOP
-  Status Resume(NodeId id);  // SIGCONT
+  Status Kill(NodeId id);     // kill -9
+  Status Stop(NodeId id);     // SIGTERM, clean stop
+  Status Pause(NodeId id);    // SIGSTOP
+  Status Resume(NodeId id);   // SIGCONT
   Status Restart(NodeId id);  // same flags, same data dir
   // Starts a new node with --join on a fresh data dir (no proxies); it
   // serves but is not a member until AddLearner. `id` must be new.

@@ -76,8 +76,8 @@ void Workload::Run(int thread_index) {
       key = options_.key_prefix + "-cold-" +
             std::to_string(rng() % options_.cold_keys);
     }
-    std::string value = "c" + std::to_string(client) + "-" +
-                        std::to_string(next_value++);
+    std::string value =
+        "c" + std::to_string(client) + "-" + std::to_string(next_value++);
     uint64_t& version = known_version[key];
     // A CAS on a stale version fails definitely; one on version 0 would be
     // rejected as invalid, so fall back to the first version.
@@ -146,8 +146,8 @@ uint64_t Workload::RecordSet(int client, const std::string& key,
 
 uint64_t Workload::RecordDelete(int client, const std::string& key,
                                 Condition condition, uint64_t version) {
-  auto id = history_->BeginOp(client,
-                              lincheck::DeleteInput(key, condition, version));
+  auto id =
+      history_->BeginOp(client, lincheck::DeleteInput(key, condition, version));
   client::DeleteOptions dopt;
   if (condition == Condition::kIfVersion) dopt.if_version = version;
   auto r = client_->Delete(key, dopt);

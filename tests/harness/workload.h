@@ -43,9 +43,9 @@ struct WorkloadOptions {
 };
 
 struct WorkloadCounts {
-  uint64_t ok = 0;           // definite results (incl. not found)
+  uint64_t ok = 0;  // definite results (incl. not found)
   uint64_t condition_failed = 0;
-  uint64_t unknown = 0;      // writes and reads without a definite result
+  uint64_t unknown = 0;  // writes and reads without a definite result
 };
 
 class Workload {

@@ -36,13 +36,12 @@ std::string InvariantChecker::RecordPersisted(NodeId id,
     LogRecord& seen = it->second;
     if (seen.data != e.data || seen.type != e.type) {
       return "log matching: different entries at " + Where(id, e.index) +
-             " term " + std::to_string(e.term) + " (\"" + e.data +
-             "\" vs \"" + seen.data + "\" from node " +
-             std::to_string(seen.node) + ")";
+             " term " + std::to_string(e.term) + " (\"" + e.data + "\" vs \"" +
+             seen.data + "\" from node " + std::to_string(seen.node) + ")";
     }
     if (seen.prev_known && rec.prev_known && seen.prev_term != rec.prev_term) {
-      return "log matching: different prefixes before " +
-             Where(id, e.index) + " term " + std::to_string(e.term);
+      return "log matching: different prefixes before " + Where(id, e.index) +
+             " term " + std::to_string(e.term);
     }
     if (!seen.prev_known && rec.prev_known) seen = rec;
   }

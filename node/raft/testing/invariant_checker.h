@@ -65,9 +65,7 @@ class InvariantChecker {
   }
   size_t leaders() const { return leaders_.size(); }
   uint64_t reads_checked() const { return reads_checked_; }
-  uint64_t durable_commits_checked() const {
-    return durable_commits_checked_;
-  }
+  uint64_t durable_commits_checked() const { return durable_commits_checked_; }
 
  private:
   struct LogRecord {

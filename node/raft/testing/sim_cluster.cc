@@ -161,8 +161,7 @@ void SimCluster::Step() {
     HandleReady(p.message.to);
   }
   for (auto& [id, n] : nodes_) {
-    if (n.raw && static_cast<int>(now_ % options_.tick_every) ==
-                     n.tick_phase) {
+    if (n.raw && static_cast<int>(now_ % options_.tick_every) == n.tick_phase) {
       n.raw->Tick();
     }
   }
@@ -222,8 +221,7 @@ void SimCluster::Deliver(const Packet& p) {
       std::fprintf(stderr, "  %s %llu->%llu t%llu i%llu lt%llu c%llu n%zu%s\n",
                    MessageTypeName(m.type), (unsigned long long)m.from,
                    (unsigned long long)m.to, (unsigned long long)m.term,
-                   (unsigned long long)m.index,
-                   (unsigned long long)m.log_term,
+                   (unsigned long long)m.index, (unsigned long long)m.log_term,
                    (unsigned long long)m.commit, m.entries.size(),
                    m.reject ? " reject" : "");
     }
@@ -252,9 +250,8 @@ void SimCluster::HandleReady(NodeId id) {
       Persist(id, n, rd);
     }
     CheckDurableCommit(id);
-    if (crash_in_ready_rate_ > 0 &&
-        std::uniform_real_distribution<double>(0, 1)(rng_) <
-            crash_in_ready_rate_) {
+    if (crash_in_ready_rate_ > 0 && std::uniform_real_distribution<double>(
+                                        0, 1)(rng_) < crash_in_ready_rate_) {
       ++stats_.crashes_in_ready;
       Crash(id);
       return;
@@ -359,8 +356,8 @@ void SimCluster::CheckDurableCommit(NodeId id) {
     auto it = nodes_.find(v);
     voters.push_back(it == nodes_.end() ? nullptr : it->second.storage.get());
   }
-  Fail(checker_.CheckDurableCommit(id, s.hard_state.term,
-                                   s.hard_state.commit, voters));
+  Fail(checker_.CheckDurableCommit(id, s.hard_state.term, s.hard_state.commit,
+                                   voters));
 }
 
 void SimCluster::SendAll(NodeId id, SimNode& n, std::vector<Message> msgs) {
@@ -391,8 +388,8 @@ void SimCluster::SendAll(NodeId id, SimNode& n, std::vector<Message> msgs) {
 
 void SimCluster::Apply(NodeId id, SimNode& n, const Entry& e) {
   if (e.index != n.sm.applied + 1) {
-    Fail("node " + std::to_string(id) + " applies " +
-         std::to_string(e.index) + " after " + std::to_string(n.sm.applied));
+    Fail("node " + std::to_string(id) + " applies " + std::to_string(e.index) +
+         " after " + std::to_string(n.sm.applied));
     return;
   }
   n.sm.hash = ChainHash(n.sm.hash, e);

@@ -108,9 +108,7 @@ class SimCluster {
   }
   size_t in_flight() const { return network_.size(); }
   // Async mode: Readys handed to `id`'s writer and not yet durable.
-  size_t pending_writes(NodeId id) const {
-    return nodes_.at(id).writes.size();
-  }
+  size_t pending_writes(NodeId id) const { return nodes_.at(id).writes.size(); }
 
   // Client work, with bookkeeping for the checker.
   StatusOr<std::vector<LogPosition>> Propose(NodeId id, std::string data);

@@ -5,10 +5,10 @@
 namespace shardkv::raft::testing {
 
 SingleNode::SingleNode(NodeId id, std::vector<NodeId> voters, Config config)
-    : SingleNode(id,
-                 std::make_unique<MemoryLogStorage>(
-                     ConfState{std::move(voters), {}}),
-                 config) {}
+    : SingleNode(
+          id,
+          std::make_unique<MemoryLogStorage>(ConfState{std::move(voters), {}}),
+          config) {}
 
 SingleNode::SingleNode(NodeId id, std::unique_ptr<MemoryLogStorage> storage,
                        Config config)
@@ -54,9 +54,8 @@ void SingleNode::Elect(const std::vector<NodeId>& voters) {
   for (MessageType type : {MessageType::kPreVote, MessageType::kVote}) {
     for (const Message& req : OfType(out, type)) {
       Message resp;
-      resp.type = type == MessageType::kPreVote
-                      ? MessageType::kPreVoteResponse
-                      : MessageType::kVoteResponse;
+      resp.type = type == MessageType::kPreVote ? MessageType::kPreVoteResponse
+                                                : MessageType::kVoteResponse;
       resp.from = req.to;
       resp.term = req.term;
       bool voter = false;

@@ -51,7 +51,6 @@ class SingleNode {
 Message AppendMsg(NodeId from, Term term, Index prev_index, Term prev_term,
                   std::vector<Entry> entries, Index commit);
 Entry MakeEntry(Index index, Term term, std::string data = "x");
-std::vector<Message> OfType(const std::vector<Message>& msgs,
-                            MessageType type);
+std::vector<Message> OfType(const std::vector<Message>& msgs, MessageType type);
 
 }  // namespace shardkv::raft::testing
