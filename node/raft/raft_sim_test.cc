@@ -258,15 +258,18 @@ void RunChaos(bool async) {
       (unsigned long long)applied, (unsigned long long)crashes_in_ready,
       (unsigned long long)durable_commits, (unsigned long long)writes_lost,
       (unsigned long long)group_commits);
-  EXPECT_GT(snapshots, static_cast<uint64_t>(kSeeds) / 2);
-  EXPECT_GT(conf_changes, 5u * static_cast<uint64_t>(kSeeds));
-  // The run exercised ReadIndex for real.
-  EXPECT_GT(total_reads, 10u * static_cast<uint64_t>(kSeeds));
-  EXPECT_GT(durable_commits, 100u * static_cast<uint64_t>(kSeeds));
+  // Coverage: the run really exercised what it claims to test. These are
+  // totals over many seeds, so a replay of one seed skips them.
+  const uint64_t seeds = last - first + 1;
+  if (seeds < 50) return;
+  EXPECT_GT(snapshots, seeds / 2);
+  EXPECT_GT(conf_changes, 5u * seeds);
+  EXPECT_GT(total_reads, 10u * seeds);  // ReadIndex for real
+  EXPECT_GT(durable_commits, 100u * seeds);
   if (async) {
     // Crashes really lost queued writes and writes were grouped.
-    EXPECT_GT(writes_lost, static_cast<uint64_t>(kSeeds) / 4);
-    EXPECT_GT(group_commits, static_cast<uint64_t>(kSeeds));
+    EXPECT_GT(writes_lost, seeds / 4);
+    EXPECT_GT(group_commits, seeds);
   }
 }
 
