@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it. Installs what it needs, builds, then:
 #   1. every test (unit, Raft simulation, storage, multi-process fault tests)
-#      on the release build;
+#      on the release build, the multi-process ones in both Ready-loop
+#      modes (log-writer thread, and --classic-ready-loop);
 #   2. the unit tests again under AddressSanitizer + UBSan.
 # Usage: scripts/test.sh [--quick]   (--quick skips the sanitizer pass)
 set -euo pipefail
@@ -14,6 +15,10 @@ scripts/build.sh release
 echo "== tests (release build)"
 ctest --test-dir build --output-on-failure --timeout 900 \
   -j "${SHARDKV_TEST_JOBS:-2}"
+echo "== multi-process tests again, nodes in the classic Ready loop"
+SHARDKV_TEST_NODE_FLAGS=--classic-ready-loop \
+  ctest --test-dir build --output-on-failure --timeout 900 -L integration \
+    -j "${SHARDKV_TEST_JOBS:-2}"
 
 if [ "$quick" -eq 0 ]; then
   scripts/build.sh asan

@@ -78,10 +78,19 @@ void Replica::HandleReadyInline(raft::Ready& rd) {
   // 10.2.1): the entries commit once a quorum has them durably, and the
   // leader acknowledges nothing before its own write below completes.
   // Everyone else must persist before answering.
-  bool sent = false;
-  if (is_leader_ && !rd.messages.empty()) {
-    transport_->Send(std::move(rd.messages));
-    sent = true;
+  // Only messages that acknowledge nothing go early (a Ready of a node
+  // that just stepped down may also carry responses).
+  if (is_leader_) {
+    std::vector<raft::Message> early;
+    std::vector<raft::Message> after;
+    for (raft::Message& m : rd.messages) {
+      bool leader_message = m.type == raft::MessageType::kAppend ||
+                            m.type == raft::MessageType::kHeartbeat ||
+                            m.type == raft::MessageType::kTimeoutNow;
+      (leader_message ? early : after).push_back(std::move(m));
+    }
+    rd.messages = std::move(after);
+    if (!early.empty()) transport_->Send(std::move(early));
   }
   // Committed entries already in the durable log can be applied (and
   // their writers answered) before this Ready's fsync. Entries this Ready
@@ -103,9 +112,7 @@ void Replica::HandleReadyInline(raft::Ready& rd) {
     if (!s.ok()) Fatal("persisting the Raft log", s);
     durable_applied_ = applied_before_sync;
   }
-  if (!sent && !rd.messages.empty()) {
-    transport_->Send(std::move(rd.messages));
-  }
+  if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
   ApplyCommitted(committed.subspan(durable_count));
 }
 

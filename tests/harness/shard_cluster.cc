@@ -1,5 +1,7 @@
 #include "tests/harness/shard_cluster.h"
 
+#include <cstdlib>
+#include <sstream>
 #include <thread>
 
 #include "common/log.h"
@@ -102,6 +104,12 @@ std::vector<std::string> ShardCluster::CommonFlags(NodeId id) const {
       std::to_string(options_.election_ticks)};
   args.insert(args.end(), options_.extra_flags.begin(),
               options_.extra_flags.end());
+  // SHARDKV_TEST_NODE_FLAGS="--classic-ready-loop" runs the whole suite
+  // against another node configuration (space-separated flags).
+  if (const char* env = std::getenv("SHARDKV_TEST_NODE_FLAGS")) {
+    std::istringstream flags(env);
+    for (std::string flag; flags >> flag;) args.push_back(flag);
+  }
   return args;
 }
 
