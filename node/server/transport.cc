@@ -282,6 +282,9 @@ void Transport::Send(std::vector<raft::Message> messages) {
     // The stream pointer is only used under mu_; PeerStream::Enqueue takes
     // its own lock and never calls back into the transport synchronously.
     std::unique_lock<std::mutex> lock(mu_);
+    // Stop() may have run since the check above: a stream opened now would
+    // never be shut down, and Stop() waits for every stream.
+    if (stopping_) return;
     Peer* peer = PeerLocked(to);
     if (peer == nullptr) {
       unreachable.push_back(to);
