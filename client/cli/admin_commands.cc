@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "client/admin_client.h"
 #include "client/cli/commands.h"
@@ -65,7 +66,13 @@ int RunStatus(const GlobalOptions& global) {
   std::printf("%-4s %-22s %-13s %-6s %-7s %-9s %-9s %s\n", "ID", "ADDRESS",
               "ROLE", "TERM", "LEADER", "COMMIT", "APPLIED", "READY");
   int answered = 0;
-  for (const std::string& endpoint : global.endpoints) {
+  // The given endpoints first, then every member they report that was not
+  // among them (a learner just added, a replica on another host).
+  std::vector<std::string> queue = global.endpoints;
+  std::set<std::string> seen(queue.begin(), queue.end());
+  constexpr size_t kMaxRows = 64;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    const std::string endpoint = queue[i];
     auto s = admin->Status(endpoint);
     if (!s.ok()) {
       std::printf("%-4s %-22s unreachable (%s)\n", "-", endpoint.c_str(),
@@ -73,6 +80,12 @@ int RunStatus(const GlobalOptions& global) {
       continue;
     }
     ++answered;
+    for (const v1::Member& m : s->members()) {
+      if (!m.address().empty() && queue.size() < kMaxRows &&
+          seen.insert(m.address()).second) {
+        queue.push_back(m.address());
+      }
+    }
     std::string leader = s->leader_id() ? std::to_string(s->leader_id()) : "-";
     std::printf("%-4llu %-22s %-13s %-6llu %-7s %-9llu %-9llu %s\n",
                 static_cast<unsigned long long>(s->id()), endpoint.c_str(),
