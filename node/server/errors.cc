@@ -14,18 +14,21 @@ grpc::Status ToGrpc(const Status& status, const v1::ErrorDetail& detail) {
                       status.message(), detail.SerializeAsString());
 }
 
+std::string NotLeaderMessage(uint64_t leader_id,
+                             const std::string& leader_address) {
+  if (leader_id == 0)
+    return "not the leader; no leader known (election in progress?)";
+  return "not the leader; leader is " + std::to_string(leader_id) + " at " +
+         leader_address;
+}
+
 grpc::Status NotLeader(uint64_t leader_id, const std::string& leader_address) {
   v1::ErrorDetail detail;
   detail.set_reason(v1::NOT_LEADER);
   detail.set_leader_id(leader_id);
   detail.set_leader_address(leader_address);
-  std::string msg = "not the leader";
-  if (!leader_address.empty()) {
-    msg += "; leader is " + std::to_string(leader_id) + " at " + leader_address;
-  } else {
-    msg += "; no leader known (election in progress?)";
-  }
-  return ToGrpc(Unavailable(msg), detail);
+  return ToGrpc(Unavailable(NotLeaderMessage(leader_id, leader_address)),
+                detail);
 }
 
 grpc::Status InvalidArgumentWithLimit(v1::ErrorReason reason,

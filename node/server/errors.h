@@ -14,12 +14,9 @@ namespace shardkv::server {
 grpc::Status ToGrpc(const Status& status);
 grpc::Status ToGrpc(const Status& status, const v1::ErrorDetail& detail);
 
-// Our Status with a detail attached travels inside the server as a pair.
-struct ErrorWithDetail {
-  Status status;
-  v1::ErrorDetail detail;
-};
-
+// "not the leader; leader is 2 at host:port" (or that none is known).
+std::string NotLeaderMessage(uint64_t leader_id,
+                             const std::string& leader_address);
 grpc::Status NotLeader(uint64_t leader_id, const std::string& leader_address);
 grpc::Status InvalidArgumentWithLimit(v1::ErrorReason reason,
                                       const std::string& message,

@@ -2,16 +2,11 @@
 
 #include <chrono>
 
+#include "common/clock.h"
 #include "node/server/errors.h"
 
 namespace shardkv::server {
 namespace {
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context,
                                    const grpc::Status& status) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "common/clock.h"
 #include "common/log.h"
 
 namespace shardkv::server {
@@ -12,12 +13,6 @@ namespace {
 
 // Stops packing commands into one entry beyond this many bytes.
 constexpr size_t kMaxEntryBytes = 4 << 20;
-
-int64_t WallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Presents the state machine's membership to the core on restart: the
 // conf as of the applied index (later conf entries are re-applied), or the
@@ -148,8 +143,7 @@ Status Replica::Start() {
   // applied again. A joining replica has none yet and learns it.
   raft::ConfState conf =
       applied.conf.voters.empty() ? log_->InitialConfState() : applied.conf;
-  static raft::Config defaults;
-  raft::Config rc = defaults;
+  raft::Config rc;
   rc.id = config_.id;
   rc.election_tick = config_.election_ticks;
   rc.heartbeat_tick = config_.heartbeat_ticks;

@@ -3,6 +3,7 @@
 #include <span>
 
 #include "common/log.h"
+#include "node/server/errors.h"
 #include "node/server/replica.h"
 
 namespace shardkv::server {
@@ -10,11 +11,7 @@ namespace shardkv::server {
 Status Replica::NotLeaderStatus() const {
   raft::NodeId lead = leader_id_.load();
   std::string addr = lead == raft::kNoNode ? "" : transport_->AddressOf(lead);
-  std::string msg = "not the leader";
-  msg += lead == raft::kNoNode
-             ? "; no leader known (election in progress?)"
-             : "; leader is " + std::to_string(lead) + " at " + addr;
-  return Unavailable(msg);
+  return Unavailable(NotLeaderMessage(lead, addr));
 }
 
 void Replica::HandleReady() {
