@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "common/duration.h"
+#include "common/slot.h"
 
 namespace shardkv::server {
 namespace {
@@ -32,6 +33,11 @@ std::string NodeUsage() {
 Runs one replica of a shardkv shard (one member of its Raft group).
 
   --id N                 this replica's Raft id (>= 1, unique in the group)
+  --role shard|controller  a data shard's replica (default) or one of the
+                         controller group, which holds the slot map
+  --shard-id N           the shard this replica belongs to (role shard)
+  --slot-count N         slots of a new cluster, a power of two up to 65536
+                         (role controller; default 4096; fixed at creation)
   --listen HOST:PORT     gRPC address to serve on (default 127.0.0.1:7001)
   --advertise HOST:PORT  address others reach this replica at (default --listen)
   --peers ID=ADDR,...    initial members, this one included; with an empty
@@ -100,6 +106,9 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
       continue;
     }
     static const char* kValueFlags[] = {"--id",
+                                        "--role",
+                                        "--shard-id",
+                                        "--slot-count",
                                         "--listen",
                                         "--advertise",
                                         "--peers",
@@ -130,6 +139,29 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
     uint64_t n = 0;
     if (flag == "--id") {
       SHARDKV_RETURN_IF_ERROR(uint_flag(&c.id));
+    } else if (flag == "--role") {
+      if (value == "shard") {
+        c.role = NodeRole::kShard;
+      } else if (value == "controller") {
+        c.role = NodeRole::kController;
+      } else {
+        return InvalidArgument("--role: '" + value +
+                               "' is not shard or controller");
+      }
+    } else if (flag == "--shard-id") {
+      SHARDKV_RETURN_IF_ERROR(uint_flag(&n));
+      if (n == 0 || n > UINT32_MAX) {
+        return InvalidArgument("--shard-id must be in [1, 4294967295]");
+      }
+      c.shard_id = static_cast<uint32_t>(n);
+    } else if (flag == "--slot-count") {
+      SHARDKV_RETURN_IF_ERROR(uint_flag(&n));
+      if (!ValidSlotCount(n)) {
+        return InvalidArgument("--slot-count must be a power of two in [1, " +
+                               std::to_string(kMaxSlotCount) + "], not " +
+                               value);
+      }
+      c.slot_count = static_cast<uint32_t>(n);
     } else if (flag == "--listen") {
       c.listen = value;
     } else if (flag == "--advertise") {

@@ -11,8 +11,17 @@
 
 namespace shardkv::server {
 
+enum class NodeRole { kShard, kController };
+
 struct NodeConfig {
   raft::NodeId id = raft::kNoNode;
+  // A replica of a data shard, or of the controller group (slot map).
+  NodeRole role = NodeRole::kShard;
+  // kShard: the shard this replica belongs to (0 = not given; shown in
+  // status; the controller learns it at JoinShard).
+  uint32_t shard_id = 0;
+  // kController: slots of a new cluster (power of two, fixed at creation).
+  uint32_t slot_count = 4096;
   std::string listen = "127.0.0.1:7001";
   // Address peers and clients use to reach this node (default: listen).
   std::string advertise;

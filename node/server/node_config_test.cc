@@ -39,5 +39,26 @@ TEST(NodeConfigTest, JoinDoesNotNeedSelfInPeers) {
   EXPECT_TRUE(c.ok()) << c.status().ToString();
 }
 
+TEST(NodeConfigTest, RoleShardIdAndSlotCount) {
+  auto c = ParseNodeFlags({"--id", "1", "--data-dir", "/d", "--role",
+                           "controller", "--slot-count", "1024"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->role, NodeRole::kController);
+  EXPECT_EQ(c->slot_count, 1024u);
+  auto s = ParseNodeFlags({"--id", "1", "--data-dir", "/d", "--shard-id=7"});
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->role, NodeRole::kShard);
+  EXPECT_EQ(s->shard_id, 7u);
+  auto bad =
+      ParseNodeFlags({"--id", "1", "--data-dir", "/d", "--slot-count", "1000"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("power of two"), std::string::npos);
+  EXPECT_FALSE(
+      ParseNodeFlags({"--id", "1", "--data-dir", "/d", "--role", "x"}).ok());
+  EXPECT_FALSE(
+      ParseNodeFlags({"--id", "1", "--data-dir", "/d", "--shard-id", "0"})
+          .ok());
+}
+
 }  // namespace
 }  // namespace shardkv::server

@@ -4,7 +4,8 @@
 
 namespace shardkv::server {
 
-NodeServer::NodeServer(NodeConfig config) : config_(std::move(config)) {}
+NodeServer::NodeServer(NodeConfig config, std::vector<NodeServiceFactory> extra)
+    : config_(std::move(config)), factories_(std::move(extra)) {}
 
 NodeServer::~NodeServer() { Shutdown(); }
 
@@ -14,6 +15,9 @@ Status NodeServer::Start() {
   kv_ = std::make_unique<KvService>(replica_.get());
   admin_ = std::make_unique<AdminService>(replica_.get());
   raft_ = std::make_unique<RaftService>(replica_.get());
+  for (const NodeServiceFactory& factory : factories_) {
+    extra_.push_back(factory(replica_.get()));
+  }
 
   // Requests are bounded explicitly: the largest legal Set is a value at
   // the limit plus a key and framing; peer messages carry batches of
@@ -31,11 +35,13 @@ Status NodeServer::Start() {
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
-  builder.RegisterService(kv_.get());
+  if (config_.role == NodeRole::kShard) builder.RegisterService(kv_.get());
+  for (auto& extra : extra_) builder.RegisterService(extra->service());
   builder.RegisterService(admin_.get());
   builder.RegisterService(raft_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || bound_port == 0) {
+    for (auto& extra : extra_) extra->Stop();
     replica_->Stop();
     return Unavailable("cannot listen on " + config_.listen +
                        " (address in use or not local?)");
@@ -46,12 +52,14 @@ Status NodeServer::Start() {
 }
 
 void NodeServer::Shutdown() {
+  for (auto& extra : extra_) extra->Stop();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::seconds(2));
   }
   if (replica_) replica_->Stop();
   server_.reset();
+  extra_.clear();
 }
 
 }  // namespace shardkv::server

@@ -1,12 +1,14 @@
 // NodeServer: one shardkv-node process -- the Replica plus its gRPC server
-// (KV, Admin and the peer RaftTransport on one port).
+// (KV, Admin, the peer RaftTransport and the role's services on one port).
 //
 // Thread-safety: Start/Shutdown from the main thread.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "node/server/admin_service.h"
 #include "node/server/kv_service.h"
@@ -15,9 +17,24 @@
 
 namespace shardkv::server {
 
+// A service hosted beside KV/Admin/Raft by a role (the controller's
+// Controller service, a shard's ShardControl): created once the replica
+// runs, and stopped before the gRPC server and the replica are.
+class NodeService {
+ public:
+  virtual ~NodeService() = default;
+  virtual grpc::Service* service() = 0;
+  // Stops background work (threads, streams); called once.
+  virtual void Stop() {}
+};
+using NodeServiceFactory =
+    std::function<std::unique_ptr<NodeService>(Replica*)>;
+
 class NodeServer {
  public:
-  explicit NodeServer(NodeConfig config);
+  // KV is served only by role kShard; `extra` adds role services.
+  explicit NodeServer(NodeConfig config,
+                      std::vector<NodeServiceFactory> extra = {});
   ~NodeServer();
 
   // Opens storage, starts Raft and serves; fails with a clear message if
@@ -29,6 +46,8 @@ class NodeServer {
 
  private:
   NodeConfig config_;
+  std::vector<NodeServiceFactory> factories_;
+  std::vector<std::unique_ptr<NodeService>> extra_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<KvService> kv_;
   std::unique_ptr<AdminService> admin_;

@@ -1,4 +1,5 @@
-// shardkv-node: one replica of a shardkv shard.
+// shardkv-node: one replica of a shardkv shard, or of the controller group
+// (--role controller). The role decides which services it hosts.
 #include <absl/synchronization/mutex.h>
 
 #include <csignal>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "node/cmd/role_services.h"
 #include "node/server/node_server.h"
 
 int main(int argc, char** argv) {
@@ -34,7 +36,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  shardkv::server::NodeServer server(*config);
+  shardkv::server::NodeServer server(*config,
+                                     shardkv::cmd::RoleServices(*config));
   shardkv::Status started = server.Start();
   if (!started.ok()) {
     std::fprintf(stderr, "shardkv-node: %s\n", started.ToString().c_str());
