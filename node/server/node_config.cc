@@ -36,6 +36,7 @@ Runs one replica of a shardkv shard (one member of its Raft group).
   --role shard|controller  a data shard's replica (default) or one of the
                          controller group, which holds the slot map
   --shard-id N           the shard this replica belongs to (role shard)
+  --controller H:P,...   the controller group's addresses (role shard)
   --slot-count N         slots of a new cluster, a power of two up to 65536
                          (role controller; default 4096; fixed at creation)
   --listen HOST:PORT     gRPC address to serve on (default 127.0.0.1:7001)
@@ -109,6 +110,7 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
                                         "--role",
                                         "--shard-id",
                                         "--slot-count",
+                                        "--controller",
                                         "--listen",
                                         "--advertise",
                                         "--peers",
@@ -162,6 +164,21 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
                                value);
       }
       c.slot_count = static_cast<uint32_t>(n);
+    } else if (flag == "--controller") {
+      c.controller_endpoints.clear();
+      size_t start = 0;
+      while (start <= value.size()) {
+        size_t comma = value.find(',', start);
+        if (comma == std::string::npos) comma = value.size();
+        std::string item = value.substr(start, comma - start);
+        start = comma + 1;
+        if (item.empty()) continue;
+        if (!ValidAddress(item)) {
+          return InvalidArgument("--controller: '" + item +
+                                 "' is not HOST:PORT");
+        }
+        c.controller_endpoints.push_back(item);
+      }
     } else if (flag == "--listen") {
       c.listen = value;
     } else if (flag == "--advertise") {

@@ -22,6 +22,9 @@ struct NodeConfig {
   uint32_t shard_id = 0;
   // kController: slots of a new cluster (power of two, fixed at creation).
   uint32_t slot_count = 4096;
+  // kShard: the controller group's addresses (reported by Admin.Status so
+  // clients given this node's address find the slot map).
+  std::vector<std::string> controller_endpoints;
   std::string listen = "127.0.0.1:7001";
   // Address peers and clients use to reach this node (default: listen).
   std::string advertise;

@@ -49,6 +49,13 @@ TEST(NodeConfigTest, RoleShardIdAndSlotCount) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->role, NodeRole::kShard);
   EXPECT_EQ(s->shard_id, 7u);
+  auto ctl = ParseNodeFlags({"--id", "1", "--data-dir", "/d", "--controller",
+                             "127.0.0.1:1,127.0.0.1:2"});
+  ASSERT_TRUE(ctl.ok()) << ctl.status().ToString();
+  EXPECT_EQ(ctl->controller_endpoints.size(), 2u);
+  EXPECT_FALSE(ParseNodeFlags(
+                   {"--id", "1", "--data-dir", "/d", "--controller", "nocolon"})
+                   .ok());
   auto bad =
       ParseNodeFlags({"--id", "1", "--data-dir", "/d", "--slot-count", "1000"});
   ASSERT_FALSE(bad.ok());

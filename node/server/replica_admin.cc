@@ -141,6 +141,12 @@ void Replica::PublishStatus() {
   for (raft::NodeId id : st.conf.learners) add(id, true);
   out.set_ready(st.soft_state.leader != raft::kNoNode &&
                 applied_ + 100 >= st.hard_state.commit);
+  out.set_node_role(config_.role == NodeRole::kController ? "controller"
+                                                          : "shard");
+  out.set_shard_id(config_.shard_id);
+  for (const std::string& c : config_.controller_endpoints) {
+    out.add_controller_endpoints(c);
+  }
   std::lock_guard<std::mutex> lock(status_mu_);
   status_ = std::move(out);
 }
