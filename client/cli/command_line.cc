@@ -137,20 +137,38 @@ StatusOr<int> IntFlag(const ParsedFlags& f, const std::string& name, int d,
 }
 
 StatusOr<Command> ParsePlayground(const ParsedFlags& f) {
-  SHARDKV_RETURN_IF_ERROR(WantPositional(f, 0, "playground", "no arguments"));
   PlaygroundCommand c;
+  if (f.positional.size() == 1 && f.positional[0] == "scale") {
+    c.action = PlaygroundCommand::Action::kScale;
+    for (const char* fixed : {"replicas", "controllers", "port"}) {
+      if (f.Has(fixed)) {
+        return InvalidArgument(std::string("playground scale: --") + fixed +
+                               " is fixed when the playground starts");
+      }
+    }
+    if (!f.Has("shards")) {
+      return InvalidArgument("usage: playground scale --shards N");
+    }
+  } else {
+    SHARDKV_RETURN_IF_ERROR(WantPositional(f, 0, "playground", "no arguments"));
+  }
   auto shards = IntFlag(f, "shards", c.shards, 1, 64);
   if (!shards.ok()) return shards.status();
-  if (*shards != 1) {
-    return InvalidArgument(
-        "--shards " + std::to_string(*shards) +
-        ": several shards come with the sharding feature; use --shards 1");
-  }
   auto replicas = IntFlag(f, "replicas", c.replicas, 1, 9);
   if (!replicas.ok()) return replicas.status();
+  auto controllers = IntFlag(f, "controllers", c.controllers, 0, 3);
+  if (!controllers.ok()) return controllers.status();
+  if (*controllers == 2) {
+    return InvalidArgument("--controllers must be 1 or 3 (0: no controller)");
+  }
+  if (*controllers == 0 && *shards != 1) {
+    return InvalidArgument("--controllers 0 allows only --shards 1");
+  }
   auto port = IntFlag(f, "port", c.base_port, 1, 65535 - *replicas + 1);
   if (!port.ok()) return port.status();
+  c.shards = *shards;
   c.replicas = *replicas;
+  c.controllers = *controllers;
   c.base_port = *port;
   if (auto dir = f.Get("data-dir")) c.data_dir = *dir;
   if (c.data_dir.empty()) return InvalidArgument("--data-dir is empty");
@@ -218,7 +236,7 @@ const std::vector<CommandSpec>& Commands() {
       {"member", {}, ParseMember},
       {"leader", {}, ParseLeader},
       {"playground",
-       {{"shards"}, {"replicas"}, {"data-dir"}, {"port"}},
+       {{"shards"}, {"replicas"}, {"controllers"}, {"data-dir"}, {"port"}},
        ParsePlayground},
       {"bench",
        {{"clients"},

@@ -64,8 +64,14 @@ struct LeaderTransferCommand {
   uint64_t id = 0;  // 0 = let the leader choose
 };
 struct PlaygroundCommand {
+  // kRun starts (or restarts) a playground; kScale asks the running one on
+  // data_dir to grow or shrink to `shards`.
+  enum class Action { kRun, kScale };
+  Action action = Action::kRun;
   int shards = 1;
   int replicas = 3;
+  // Controller replicas: 1 or 3; 0 = one unsharded shard, no controller.
+  int controllers = 1;
   std::string data_dir = "playground-data";
   int base_port = 7001;
 };

@@ -122,10 +122,22 @@ TEST(CommandLineTest, Playground) {
   EXPECT_EQ(p.replicas, 5);
   EXPECT_EQ(p.base_port, 9000);
   EXPECT_EQ(p.data_dir, "/tmp/x");
-  auto several = Parse({"playground", "--shards", "3"});
-  ASSERT_FALSE(several.ok());
-  EXPECT_NE(several.status().message().find("sharding feature"),
-            std::string::npos);
+  EXPECT_EQ(p.controllers, 1);
+  auto several = Expect<PlaygroundCommand>(
+      Parse({"playground", "--shards", "3", "--controllers", "3"}));
+  EXPECT_EQ(several.shards, 3);
+  EXPECT_EQ(several.controllers, 3);
+  EXPECT_FALSE(Parse({"playground", "--controllers", "2"}).ok());
+  EXPECT_FALSE(
+      Parse({"playground", "--shards", "2", "--controllers", "0"}).ok());
+  auto scale = Expect<PlaygroundCommand>(
+      Parse({"playground", "scale", "--shards", "4", "--data-dir", "d"}));
+  EXPECT_EQ(scale.action, PlaygroundCommand::Action::kScale);
+  EXPECT_EQ(scale.shards, 4);
+  EXPECT_FALSE(Parse({"playground", "scale"}).ok());
+  EXPECT_FALSE(
+      Parse({"playground", "scale", "--shards", "2", "--port", "1"}).ok());
+  EXPECT_FALSE(Parse({"playground", "grow"}).ok());
   EXPECT_FALSE(Parse({"playground", "--replicas", "0"}).ok());
 }
 

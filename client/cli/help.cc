@@ -20,7 +20,8 @@ admin:
   member add ID ADDRESS | member promote ID | member remove ID
   leader transfer [ID]
 local cluster and load:
-  playground --shards 1 --replicas 3 [--data-dir DIR] [--port 7001]
+  playground --shards 3 --replicas 3 [--controllers 1|3] [--data-dir DIR]
+  playground scale --shards N [--data-dir DIR]
   bench [--clients 64] [--duration 10s] ...
 
 global flags:
@@ -72,13 +73,19 @@ Asks the leader to hand leadership to replica ID (default: the most
 caught-up voter) and prints the new leader's id.
 )TXT"},
       {"playground",
-       R"TXT(usage: shardkv playground --shards 1 --replicas 3 [--data-dir DIR] [--port BASE]
-Starts REPLICAS shardkv-node processes on 127.0.0.1:BASE.. (default 7001)
-with data in DIR/node-<id> (default ./playground-data) and logs in
-DIR/node-<id>.log, waits for a leader, prints "endpoints: ..." and runs
-until Ctrl-C or SIGTERM, then stops the nodes. Started again on the same
-DIR, the nodes restart from their data. shardkv-node is looked up next to
-this binary, or at $SHARDKV_NODE_BIN. Only --shards 1 for now.
+       R"TXT(usage: shardkv playground --shards N --replicas R [--controllers 1|3]
+                         [--data-dir DIR] [--port BASE]
+       shardkv playground scale --shards N [--data-dir DIR]
+Starts a controller group (CONTROLLERS shardkv-node processes) and N shards
+of R replicas on 127.0.0.1:BASE.. (default 7001), joins the shards and
+assigns the slots, prints "endpoints: ..." (the controller first) and runs
+until Ctrl-C or SIGTERM, then stops the nodes. Data and logs are in DIR
+(default ./playground-data), with the cluster layout in DIR/layout; started
+again on the same DIR, the same cluster comes back from its data.
+--controllers 0 runs one unsharded shard without a controller.
+`playground scale` asks the playground running on DIR to add or drain and
+remove shards (moving their slots online) and shows the progress.
+shardkv-node is looked up next to this binary, or at $SHARDKV_NODE_BIN.
 )TXT"},
       {"bench",
        R"TXT(usage: shardkv bench [--clients 64] [--duration 10s] [--warmup 2s]
