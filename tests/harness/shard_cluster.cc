@@ -1,6 +1,15 @@
 #include "tests/harness/shard_cluster.h"
 
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <sstream>
 #include <thread>
 
@@ -31,11 +40,14 @@ StatusOr<std::unique_ptr<ShardCluster>> ShardCluster::Start(
   if (!dir.ok()) return dir.status();
   std::unique_ptr<ShardCluster> cluster(
       new ShardCluster(options, std::move(dir).value()));
-  const int n = options.nodes;
-  for (NodeId id = 1; id <= static_cast<NodeId>(n); ++id) {
+  const NodeId first = options.first_id;
+  for (NodeId id = first; id < first + options.nodes; ++id) {
     uint16_t port = FreePort();
     if (port == 0) return Unavailable("no free port");
     cluster->nodes_[id].port = port;
+    if (options.tmpfs_bytes > 0) {
+      SHARDKV_RETURN_IF_ERROR(cluster->MountTmpfs(id));
+    }
   }
   if (options.proxies) {
     for (auto& [from, from_node] : cluster->nodes_) {
@@ -79,6 +91,76 @@ ShardCluster::~ShardCluster() {
     if (node.process) (void)node.process->Stop(std::chrono::seconds(5));
   }
   proxies_.clear();
+  for (auto& [id, node] : nodes_) {
+    if (!node.tmpfs_mounted) continue;
+    // Lazy: a process that outlived Stop() must not keep the mount alive.
+    if (umount2(node_dir(id).c_str(), MNT_DETACH) != 0) {
+      SHARDKV_LOG(kWarning)
+          << "harness: umount " << node_dir(id) << ": " << std::strerror(errno);
+    }
+  }
+}
+
+std::string ShardCluster::node_dir(NodeId id) const {
+  return dir_.Join("node" + std::to_string(id));
+}
+
+Status ShardCluster::MountTmpfs(NodeId id) {
+  std::string dir = node_dir(id);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Internal("mkdir " + dir + ": " + ec.message());
+  std::string opts = "size=" + std::to_string(options_.tmpfs_bytes);
+  if (mount("tmpfs", dir.c_str(), "tmpfs", 0, opts.c_str()) != 0) {
+    return FailedPrecondition("cannot mount a tmpfs on " + dir + ": " +
+                              std::strerror(errno) +
+                              " (disk-full tests need root)");
+  }
+  nodes_[id].tmpfs_mounted = true;
+  return Status::Ok();
+}
+
+Status ShardCluster::FillDisk(NodeId id) {
+  Node* node = Find(id);
+  if (node == nullptr || !node->tmpfs_mounted) {
+    return FailedPrecondition("node " + std::to_string(id) +
+                              " has no tmpfs data dir");
+  }
+  std::string path = node_dir(id) + "/filler";
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) return Internal("open " + path + ": " + std::strerror(errno));
+  SHARDKV_LOG(kInfo) << "harness: fill the disk of node " << id;
+  // Write until ENOSPC: tmpfs then has no byte left for RocksDB.
+  std::string block(1 << 16, '\0');
+  while (write(fd, block.data(), block.size()) > 0) {
+  }
+  int err = errno;
+  close(fd);
+  if (err != ENOSPC) {
+    return Internal("filling " + path + ": " + std::strerror(err));
+  }
+  return Status::Ok();
+}
+
+Status ShardCluster::FreeDisk(NodeId id) {
+  std::string path = node_dir(id) + "/filler";
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Internal("unlink " + path + ": " + std::strerror(errno));
+  }
+  SHARDKV_LOG(kInfo) << "harness: free the disk of node " << id;
+  return Status::Ok();
+}
+
+Status ShardCluster::WipeData(NodeId id) {
+  if (IsRunning(id)) {
+    return FailedPrecondition("node " + std::to_string(id) + " is running");
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(node_dir(id) + "/data", ec);
+  if (ec)
+    return Internal("wipe node " + std::to_string(id) + ": " + ec.message());
+  SHARDKV_LOG(kInfo) << "harness: wiped the data dir of node " << id;
+  return Status::Ok();
 }
 
 std::string ShardCluster::KeepFiles() {
@@ -131,6 +213,7 @@ Status ShardCluster::StartJoining(NodeId id) {
   uint16_t port = FreePort();
   if (port == 0) return Unavailable("no free port");
   nodes_[id].port = port;
+  if (options_.tmpfs_bytes > 0) SHARDKV_RETURN_IF_ERROR(MountTmpfs(id));
   std::vector<std::string> args = CommonFlags(id);
   args.push_back("--join");
   SHARDKV_RETURN_IF_ERROR(StartNode(id, std::move(args)));
@@ -220,6 +303,17 @@ Status ShardCluster::Partition(NodeId id) {
   SHARDKV_LOG(kInfo) << "harness: partition node " << id;
   for (auto& [link, proxy] : proxies_) {
     if (link.first == id || link.second == id) proxy->Drop(Direction::kBoth);
+  }
+  return Status::Ok();
+}
+
+Status ShardCluster::PartitionOutgoing(NodeId id) {
+  if (proxies_.empty()) {
+    return FailedPrecondition("cluster started without proxies");
+  }
+  SHARDKV_LOG(kInfo) << "harness: cut the links from node " << id;
+  for (auto& [link, proxy] : proxies_) {
+    if (link.first == id) proxy->Drop(Direction::kBoth);
   }
   return Status::Ok();
 }

@@ -44,6 +44,13 @@ struct ClusterOptions {
   int election_ticks = 10;
   // Extra flags for every node, e.g. {"--log-retain-entries", "100"}.
   std::vector<std::string> extra_flags;
+  // > 0: each node's data dir lives on its own tmpfs of this size, so a
+  // test can fill the disk (FillDisk). Needs root (mount); Start fails
+  // clearly otherwise.
+  uint64_t tmpfs_bytes = 0;
+  // The first node id (ids are first_id .. first_id + nodes - 1), so
+  // several groups of one test have distinct ids in logs.
+  NodeId first_id = 1;
 };
 
 class ShardCluster {
@@ -79,9 +86,19 @@ class ShardCluster {
   // serves but is not a member until AddLearner. `id` must be new.
   Status StartJoining(NodeId id);
 
+  // Fills the tmpfs under `id`'s data dir to the last byte (a filler
+  // file); FreeDisk removes it. REQUIRES: tmpfs_bytes > 0.
+  Status FillDisk(NodeId id);
+  Status FreeDisk(NodeId id);
+  // Removes a stopped node's data dir (replica replacement with a wiped
+  // disk starts a new identity instead; this is for the old one).
+  Status WipeData(NodeId id);
+
   // Blackholes every link from and to `id`, both directions.
   // REQUIRES: proxies.
   Status Partition(NodeId id);
+  // Blackholes the links from `id` to every peer only (one-way).
+  Status PartitionOutgoing(NodeId id);
   // Lets every link pass again.
   void HealAll();
 
@@ -105,7 +122,10 @@ class ShardCluster {
   struct Node {
     uint16_t port = 0;
     std::unique_ptr<Process> process;
+    bool tmpfs_mounted = false;
   };
+  Status MountTmpfs(NodeId id);
+  std::string node_dir(NodeId id) const;
   ShardCluster(ClusterOptions options, TempDir dir)
       : options_(std::move(options)), dir_(std::move(dir)) {}
   Status StartNode(NodeId id, std::vector<std::string> args);
