@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Configures and builds shardkv. Usage: scripts/build.sh [release|asan]
 #   release (default): build/        RelWithDebInfo, the binaries users run
-#   asan:              build-asan/   Debug + AddressSanitizer + UBSan
+#   asan:              build-asan/   Debug + AddressSanitizer + UBSan, with
+#                                    failpoints compiled in (a test build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 "$PWD/scripts/install-deps.sh"
@@ -9,7 +10,8 @@ cd "$(dirname "$0")/.."
 profile="${1:-release}"
 case "$profile" in
   release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
-  asan) dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DSHARDKV_SANITIZE=ON) ;;
+  asan) dir=build-asan
+        flags=(-DCMAKE_BUILD_TYPE=Debug -DSHARDKV_SANITIZE=ON -DSHARDKV_FAILPOINTS=ON) ;;
   *) echo "usage: scripts/build.sh [release|asan]" >&2; exit 2 ;;
 esac
 jobs="${SHARDKV_JOBS:-$(nproc)}"
