@@ -12,6 +12,7 @@ std::unique_ptr<Endpoint> MakeEndpoint(const std::string& address) {
       address, grpc::InsecureChannelCredentials(), DefaultChannelArguments());
   e->kv = v1::KV::NewStub(e->channel);
   e->admin = v1::Admin::NewStub(e->channel);
+  e->controller = v1::Controller::NewStub(e->channel);
   return e;
 }
 

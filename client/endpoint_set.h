@@ -1,5 +1,6 @@
-// The replicas a client talks to: one grpc::Channel (and KV/Admin stubs) per
-// address, plus which one is believed to lead.
+// The replicas a client talks to: one grpc::Channel (and KV/Admin/Controller
+// stubs) per address, plus which one is believed to lead. The same type
+// serves a shard's replicas and the controller group's.
 //
 // Thread-safe. Endpoints are only ever added (when a NOT_LEADER hint names an
 // address that was not configured), never removed, so an Endpoint& stays
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "shardkv/v1/controller.grpc.pb.h"
 #include "shardkv/v1/kv.grpc.pb.h"
 
 namespace shardkv::client {
@@ -30,6 +32,7 @@ struct Endpoint {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::KV::Stub> kv;
   std::unique_ptr<v1::Admin::Stub> admin;
+  std::unique_ptr<v1::Controller::Stub> controller;
 };
 
 // Channel arguments used for every shardkv connection: explicit message size

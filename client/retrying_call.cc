@@ -18,10 +18,14 @@ enum class Next {
   kBackoffSame,  // wait, then the same replica again
 };
 
-Next Classify(const grpc::Status& s, const std::optional<v1::ErrorDetail>& d) {
+Next Classify(const grpc::Status& s, const std::optional<v1::ErrorDetail>& d,
+              const RetryScope& scope) {
   v1::ErrorReason reason = d ? d->reason() : v1::ERROR_REASON_UNSPECIFIED;
   if (reason == v1::NOT_LEADER) {
     return d->leader_address().empty() ? Next::kNextReplica : Next::kRedirect;
+  }
+  if (reason == v1::SLOT_MIGRATING) {
+    return scope.return_slot_migrating ? Next::kDone : Next::kBackoffSame;
   }
   if (reason == v1::MEMBERSHIP_CHANGE_IN_PROGRESS ||
       reason == v1::TOO_MANY_REQUESTS) {
@@ -92,10 +96,11 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int retry) {
 
 CallOutcome CallWithRetry(EndpointSet& endpoints, Route route, size_t first,
                           const RetryPolicy& policy, Clock::time_point deadline,
-                          const Attempt& attempt) {
+                          const Attempt& attempt, const RetryScope& scope) {
   size_t index = route == Route::kLeader ? endpoints.leader() : first;
   int attempts = 0;
   int backoffs = 0;
+  int fruitless_rounds = 0;
   size_t tried_since_backoff = 0;
   CallOutcome outcome;
   outcome.status = Status(Code::kDeadlineExceeded, "deadline already passed");
@@ -111,14 +116,20 @@ CallOutcome CallWithRetry(EndpointSet& endpoints, Route route, size_t first,
     ++attempts;
     if (s.ok()) {
       if (route == Route::kLeader) endpoints.set_leader(index);
-      return CallOutcome{Status::Ok(), true};
+      outcome.status = Status::Ok();
+      outcome.definite = true;
+      outcome.detail.reset();
+      return outcome;
     }
     std::optional<v1::ErrorDetail> detail = DecodeErrorDetail(s);
     Status st = FromGrpc(s);
     outcome.status = Status(st.code(), endpoint.address + ": " + st.message());
     outcome.definite = IsDefinite(s, detail);
+    outcome.any_in_doubt |= !outcome.definite;
+    outcome.detail = detail;
     if (st.code() != Code::kDeadlineExceeded) last_answer = outcome.status;
-    switch (Classify(s, detail)) {
+    Next next = Classify(s, detail, scope);
+    switch (next) {
       case Next::kDone:
         outcome.status = st;
         return outcome;
@@ -138,6 +149,10 @@ CallOutcome CallWithRetry(EndpointSet& endpoints, Route route, size_t first,
         break;
     }
     tried_since_backoff = 0;
+    if (next != Next::kBackoffSame && scope.max_rounds > 0 &&
+        ++fruitless_rounds >= scope.max_rounds) {
+      return outcome;
+    }
     SleepUntilAtMost(BackoffDelay(policy, backoffs++), deadline);
   }
   if (attempts == 0) return outcome;

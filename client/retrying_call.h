@@ -4,9 +4,11 @@
 //   remembered as the leader for later calls);
 // - UNAVAILABLE (unreachable, NO_QUORUM, no leader known) or a per-attempt
 //   timeout: try the next replica; back off once every replica was tried;
-// - RESOURCE_EXHAUSTED or MEMBERSHIP_CHANGE_IN_PROGRESS: back off, same
-//   replica;
+// - RESOURCE_EXHAUSTED, MEMBERSHIP_CHANGE_IN_PROGRESS or SLOT_MIGRATING:
+//   back off, same replica;
 // - anything else is the answer.
+// A RetryScope lets the routing client take back the decisions that need
+// the slot map (SLOT_MIGRATING, a shard entirely unreachable).
 // Backoff is exponential with jitter and never sleeps past the deadline.
 // Thread-safe (state lives on the caller's stack and in the EndpointSet).
 #pragma once
@@ -15,9 +17,11 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 
 #include "client/endpoint_set.h"
 #include "common/status.h"
+#include "shardkv/v1/kv.pb.h"
 
 namespace shardkv::client {
 
@@ -47,12 +51,27 @@ struct CallOutcome {
   // is unknown (timeout, connection lost). Writes use this to decide whether
   // their session's sequence number may be reused by the next write.
   bool definite = true;
+  // True when some attempt's fate was unknown, even if a later one answered.
+  bool any_in_doubt = false;
+  // The last error's ErrorDetail, when the replica sent one.
+  std::optional<v1::ErrorDetail> detail;
+};
+
+// How much CallWithRetry retries on its own before handing an error back.
+struct RetryScope {
+  // Hand SLOT_MIGRATING back at once instead of backing off on the same
+  // replica (the routing client backs off and re-resolves the slot).
+  bool return_slot_migrating = false;
+  // Hand the error back after this many full rounds over the replicas
+  // without an answer (0: retry until the deadline).
+  int max_rounds = 0;
 };
 
 // `first` is where kAnyReplica starts (ignored for kLeader).
 CallOutcome CallWithRetry(EndpointSet& endpoints, Route route, size_t first,
                           const RetryPolicy& policy, Clock::time_point deadline,
-                          const Attempt& attempt);
+                          const Attempt& attempt,
+                          const RetryScope& scope = RetryScope());
 
 // gRPC deadlines are wall-clock; ours are monotonic. Converts at the edge.
 void SetDeadline(grpc::ClientContext* context, Clock::time_point deadline);
