@@ -9,6 +9,7 @@ packages=(
   librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcpprest-dev nlohmann-json3-dev libssl-dev
   clang-format iproute2 iptables procps
+  libyaml-cpp-dev etcd-server openssl curl
 )
 
 missing=()
