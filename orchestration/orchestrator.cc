@@ -92,13 +92,17 @@ Status Orchestrator::Run(Intent intent) {
       return InvalidArgument("unknown step '" + intent.step +
                              "' of workflow '" + intent.workflow + "'");
     }
+    if (Aborting()) {
+      return Status(Code::kAborted, intent.workflow + " stopped before step " +
+                                        intent.step + "; it resumes later");
+    }
     SHARDKV_RETURN_IF_ERROR(intents_.Save(intent));
     Report(intent, nullptr);
     auto next = (this->*step)(intent);
     if (!next.ok()) {
-      return Status(next.status().code(), intent.workflow + " step " +
-                                              intent.step + ": " +
-                                              next.status().message());
+      Code code = Aborting() ? Code::kAborted : next.status().code();
+      return Status(code, intent.workflow + " step " + intent.step + ": " +
+                              next.status().message());
     }
     intent = std::move(*next);
   }
@@ -155,6 +159,24 @@ void Orchestrator::Report(const Intent& intent, const v1::SlotMap* map) {
         std::max(ParamU64(intent, "planned"), p.slots_moved + in_flight);
   }
   options_.on_progress(p);
+}
+
+bool Orchestrator::Aborting() const {
+  return options_.abort_requested && options_.abort_requested();
+}
+
+WaitOptions Orchestrator::MapWait(const Intent& intent, bool cancellable) {
+  WaitOptions wait;
+  wait.timeout = options_.map_timeout;
+  wait.poll_interval = options_.poll_interval;
+  wait.on_map = [this, intent](const v1::SlotMap& map) {
+    Report(intent, &map);
+  };
+  wait.stop = [this, cancellable] {
+    return Aborting() || (cancellable && options_.cancel_requested &&
+                          options_.cancel_requested());
+  };
+  return wait;
 }
 
 std::string FormatIds(const std::vector<ShardId>& ids) {

@@ -72,6 +72,7 @@ StatusOr<Intent> Orchestrator::RrCatchUp(const Intent& in) {
       std::chrono::steady_clock::now() + options_.shard_ready_timeout;
   Status last;
   while (std::chrono::steady_clock::now() < deadline) {
+    if (Aborting()) return Status(Code::kAborted, "stopping");
     auto status = admin_.LeaderStatus(p->shard);
     if (status.ok()) {
       const v1::Member* m = FindMember(*status, p->new_id);

@@ -69,11 +69,7 @@ StatusOr<Intent> Orchestrator::OutRebalance(const Intent& in) {
 }
 
 StatusOr<Intent> Orchestrator::OutWaitBalanced(const Intent& in) {
-  WaitOptions wait;
-  wait.timeout = options_.map_timeout;
-  wait.poll_interval = options_.poll_interval;
-  wait.on_map = [&](const v1::SlotMap& map) { Report(in, &map); };
-  auto map = WaitForMap(controller_, Balanced, wait);
+  auto map = WaitForMap(controller_, Balanced, MapWait(in, false));
   if (!map.ok()) return map.status();
   return Next(in, "");
 }
@@ -99,20 +95,17 @@ StatusOr<Intent> Orchestrator::InDrain(const Intent& in) {
 StatusOr<Intent> Orchestrator::InWaitDrained(const Intent& in) {
   auto shards = Shards(in);
   if (!shards.ok()) return shards.status();
-  WaitOptions wait;
-  wait.timeout = options_.map_timeout;
-  wait.poll_interval = options_.poll_interval;
-  wait.on_map = [&](const v1::SlotMap& map) { Report(in, &map); };
-  wait.stop = options_.cancel_requested;
   auto all_drained = [&](const v1::SlotMap& map) {
     for (ShardId s : *shards) {
       if (!Drained(map, s)) return false;
     }
     return true;
   };
-  auto map = WaitForMap(controller_, all_drained, wait);
+  auto map = WaitForMap(controller_, all_drained, MapWait(in, true));
   if (map.ok()) return Next(in, "remove");
-  if (map.status().code() == Code::kCancelled) return Next(in, "cancel");
+  if (map.status().code() == Code::kCancelled && !Aborting()) {
+    return Next(in, "cancel");
+  }
   return map.status();
 }
 

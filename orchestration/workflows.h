@@ -56,6 +56,10 @@ struct WorkflowOptions {
   // Polled while a scale-in waits for its shards to drain: true cancels the
   // scale-in (CancelDrain). Never consulted once RemoveShard may have run.
   std::function<bool()> cancel_requested;
+  // Polled between steps and while waiting: true stops the workflow where
+  // it is with ABORTED (the process is shutting down); the intent stays
+  // recorded and Resume() continues later.
+  std::function<bool()> abort_requested;
 };
 
 class Orchestrator {
@@ -92,6 +96,10 @@ class Orchestrator {
   Status Run(Intent intent);
   Step Lookup(const std::string& workflow, const std::string& step) const;
   void Report(const Intent& intent, const v1::SlotMap* map);
+  bool Aborting() const;
+  // WaitOptions for a wait on the map; `cancellable` also stops it when
+  // cancel_requested says so (CANCELLED; Aborting() tells the two apart).
+  WaitOptions MapWait(const Intent& intent, bool cancellable);
 
   // scale_steps.cc
   StatusOr<Intent> OutCreate(const Intent& in);

@@ -275,6 +275,23 @@ TEST(OrchestratorTest, CancelledScaleInResumesFromTheCancelStep) {
   EXPECT_TRUE(cluster.Runs(2));
 }
 
+TEST(OrchestratorTest, AbortStopsAWaitAndKeepsTheIntentForResume) {
+  FakeCluster cluster(64);
+  Bootstrap(cluster, {1});
+  CrashingIntentStore store;
+  WorkflowOptions options = Fast();
+  int polls = 0;
+  options.abort_requested = [&] { return ++polls > 8; };
+  Orchestrator o(cluster, cluster, cluster, store, options);
+  EXPECT_EQ(o.ScaleOut({2}).code(), Code::kAborted);
+  ASSERT_TRUE(store.intent().has_value());
+  EXPECT_EQ(store.intent()->step, "wait-balanced");
+  EXPECT_FALSE(Balanced(cluster.map()));
+  Orchestrator resumed(cluster, cluster, cluster, store, Fast());
+  ASSERT_TRUE(resumed.Resume().ok());
+  ExpectBalancedOver(cluster.map(), {1, 2});
+}
+
 TEST(IdsTest, FormatAndParse) {
   EXPECT_EQ(FormatIds({4, 5}), "4,5");
   EXPECT_EQ(*ParseIds("4,5"), (std::vector<ShardId>{4, 5}));
