@@ -1,0 +1,41 @@
+// Rebalancing plan: a pure function of the slot map (docs/sharding.md).
+//
+// Every slot of a DRAINING shard moves; among ACTIVE shards each ends with
+// floor or ceil of slot_count / active slots (the most loaded shards keep
+// the ceil, which makes the number of moves minimal); slots move from the
+// most loaded shards to the least loaded; unassigned slots are assigned
+// directly (no data exists) to the shards furthest below their target.
+// A slot with a migration in flight counts as its target's and is never
+// planned again, so no slot moves twice.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "shardkv/v1/controller.pb.h"
+
+namespace shardkv::controller {
+
+struct RebalancePlan {
+  // Unassigned slot -> active shard (no data to move).
+  std::map<uint32_t, uint32_t> assignments;
+  // Moves, drains first, then from the most loaded shards.
+  std::vector<v1::PlannedMove> moves;
+};
+
+// The shard that will own `slot` once its migration (if any) completes;
+// 0 when unassigned. Slots of shards not in the map count as unassigned.
+uint32_t EffectiveOwner(const v1::SlotMap& map, uint32_t slot);
+
+// The whole plan. Empty when there is no ACTIVE shard.
+RebalancePlan PlanRebalance(const v1::SlotMap& map);
+
+// The moves of `plan` that may start now: at most
+// max_concurrent_migrations minus the migrations in flight.
+std::vector<v1::PlannedMove> MovesToStart(const v1::SlotMap& map,
+                                          const RebalancePlan& plan);
+
+}  // namespace shardkv::controller
