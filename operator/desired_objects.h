@@ -1,0 +1,67 @@
+// The Kubernetes objects a ShardedKV should have, as pure functions of its
+// spec (the "compute desired" step of observe -> compute -> apply): the
+// controller group's StatefulSet and headless Service; per shard a
+// StatefulSet, a headless Service and a PodDisruptionBudget; a client
+// Service. Each object is a full server-side-apply intent (apiVersion, kind,
+// metadata with labels and an owner reference to the ShardedKV), so applying
+// it twice changes nothing.
+//
+// Choices that matter:
+// - podManagementPolicy Parallel: a Raft group's pods must start together;
+//   OrderedReady would wait for pod 0 to be ready, which needs a quorum.
+// - updateStrategy OnDelete: the operator restarts pods itself, one at a
+//   time, after moving leadership away (rolling upgrade).
+// - PVC retention Retain on both scale and delete: the operator, not the
+//   StatefulSet controller, decides when a disk may go (retainOnScaleIn).
+// - headless Services publish not-ready addresses, so peers resolve each
+//   other before the group has a leader.
+// - a replica's Raft id is its ordinal + 1 (the initial members); replaced
+//   replicas get new identities from the replacement workflow (later).
+//
+// Thread-safety: pure functions.
+#ifndef SHARDKV_OPERATOR_DESIRED_OBJECTS_H_
+#define SHARDKV_OPERATOR_DESIRED_OBJECTS_H_
+
+#include <string>
+#include <vector>
+
+#include "operator/shardedkv.h"
+
+namespace shardkv::op {
+
+inline constexpr char kFieldManager[] = "shardkv-operator";
+inline constexpr char kClusterLabel[] = "shardkv.io/cluster";
+inline constexpr char kRoleLabel[] = "shardkv.io/role";
+inline constexpr char kShardLabel[] = "shardkv.io/shard";
+inline constexpr char kDataVolume[] = "data";
+inline constexpr char kDataPath[] = "/var/lib/shardkv";
+
+std::string ControllerSetName(const ShardedKV& kv);        // demo-controller
+std::string ShardSetName(const ShardedKV& kv, int shard);  // demo-shard-2
+std::string ClientServiceName(const ShardedKV& kv);        // demo-client
+// "demo-shard-2-1.demo-shard-2.ns.svc:7001": the stable address of one pod.
+std::string PodAddress(const ShardedKV& kv, const std::string& set_name,
+                       int ordinal);
+
+// Label selector of every node pod ("shardkv.io/cluster=demo"), the value of
+// status.selector for the scale subresource.
+std::string NodeSelector(const ShardedKV& kv);
+
+Json OwnerReference(const ShardedKV& kv);
+
+Json ControllerStatefulSet(const ShardedKV& kv,
+                           const std::string& default_image);
+Json ControllerService(const ShardedKV& kv);
+Json ShardStatefulSet(const ShardedKV& kv, int shard,
+                      const std::string& default_image);
+Json ShardService(const ShardedKV& kv, int shard);
+Json ShardDisruptionBudget(const ShardedKV& kv, int shard);
+Json ClientService(const ShardedKV& kv);
+
+// Everything for shards 0..kv.shards-1, controller objects first.
+std::vector<Json> DesiredObjects(const ShardedKV& kv,
+                                 const std::string& default_image);
+
+}  // namespace shardkv::op
+
+#endif  // SHARDKV_OPERATOR_DESIRED_OBJECTS_H_
