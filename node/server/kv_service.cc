@@ -15,12 +15,26 @@ grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// A request refused by the slot check: WRONG_SHARD (FAILED_PRECONDITION,
+// with the shard's epoch) or SLOT_MIGRATING (UNAVAILABLE).
+grpc::Status SlotStatus(const storage::SlotRejection& rejection) {
+  v1::ErrorDetail detail;
+  if (rejection.reason == storage::Rejection::kWrongShard) {
+    detail.set_reason(v1::WRONG_SHARD);
+    detail.set_epoch(rejection.epoch);
+  } else {
+    detail.set_reason(v1::SLOT_MIGRATING);
+  }
+  return ToGrpc(rejection.ToStatus(), detail);
+}
+
 // The gRPC status of a write's outcome; a failed condition carries the
 // key's current version.
 grpc::Status WriteStatus(const Status& status,
                          const storage::ApplyResult& result,
                          const LeaderHint& leader) {
   if (status.ok()) return grpc::Status::OK;
+  if (result.rejection.rejected()) return SlotStatus(result.rejection);
   v1::ErrorDetail detail;
   if (status.code() == Code::kFailedPrecondition) {
     detail.set_reason(v1::CONDITION_FAILED);
@@ -76,6 +90,7 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
     int64_t now = WallClockMs();
     auto r = replica_->state_machine().Get(request->key(), now);
     if (!r.ok()) return ToGrpc(r.status());
+    if (r->rejection.rejected()) return SlotStatus(r->rejection);
     response->set_found(r->found);
     if (!r->found) return grpc::Status::OK;
     response->set_value(std::move(r->value));
@@ -89,6 +104,12 @@ grpc::ServerUnaryReactor* KvService::Get(grpc::CallbackServerContext* context,
     return Finished(context, read());
   }
   if (!replica_->IsLeader()) return Finished(context, NotLeader());
+  // Fail fast; the answer that counts is the check made with the read,
+  // after the ReadIndex (a freeze may be applied in between).
+  if (auto r = replica_->state_machine().CheckKey(request->key());
+      r.rejected()) {
+    return Finished(context, SlotStatus(r));
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   replica_->WaitReadable([this, reactor, read](const Status& s) {
     if (!s.ok()) {
@@ -130,6 +151,12 @@ grpc::ServerUnaryReactor* KvService::Set(grpc::CallbackServerContext* context,
                         0, 0));
   }
   if (!replica_->IsLeader()) return Finished(context, NotLeader());
+  // Fail fast; the check that counts is made again when the write is
+  // applied (ownership may change while it is in the log).
+  if (auto r = replica_->state_machine().CheckKey(request->key());
+      r.rejected()) {
+    return Finished(context, SlotStatus(r));
+  }
   internal::Command command;
   FillCommand(request->request_id(), &command);
   internal::SetCommand* set = command.mutable_set();
@@ -166,6 +193,12 @@ grpc::ServerUnaryReactor* KvService::Delete(
                                              "if_version must be >= 1", 0, 0));
   }
   if (!replica_->IsLeader()) return Finished(context, NotLeader());
+  // Fail fast; the check that counts is made again when the write is
+  // applied (ownership may change while it is in the log).
+  if (auto r = replica_->state_machine().CheckKey(request->key());
+      r.rejected()) {
+    return Finished(context, SlotStatus(r));
+  }
   internal::Command command;
   FillCommand(request->request_id(), &command);
   internal::DeleteCommand* del = command.mutable_del();

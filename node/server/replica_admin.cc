@@ -144,6 +144,9 @@ void Replica::PublishStatus() {
   out.set_node_role(config_.role == NodeRole::kController ? "controller"
                                                           : "shard");
   out.set_shard_id(config_.shard_id);
+  uint32_t owned_slots = 0;
+  out.set_slot_epoch(machine_->SlotSummary(&owned_slots).epoch);
+  out.set_owned_slots(owned_slots);
   for (const std::string& c : config_.controller_endpoints) {
     out.add_controller_endpoints(c);
   }

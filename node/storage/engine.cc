@@ -17,7 +17,7 @@ namespace {
 
 // Column family names, indexed by Column.
 const char* const kColumnNames[] = {"raft_log", "raft_state", "data",
-                                    "sessions", "meta"};
+                                    "sessions", "meta",       "slots"};
 constexpr size_t kColumnCount = sizeof(kColumnNames) / sizeof(kColumnNames[0]);
 
 rocksdb::CompressionType BestCompression() {
@@ -119,7 +119,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::Open(const std::string& dir,
       case Column::kData:
         cf = DataOptions(cache, options.write_buffer_bytes);
         break;
-      default:  // small: sessions, raft_state, meta
+      default:  // small: sessions, raft_state, meta, slots
         cf = DataOptions(cache, 8 << 20);
         break;
     }

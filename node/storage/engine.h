@@ -3,11 +3,14 @@
 //   raft_log    index (8 bytes big endian) -> raft::Entry
 //   raft_state  "hard_state", "log_base" (snapshot meta of the compaction
 //               point), "conf_state" (bootstrap membership)
-//   data        user key -> value record (version, expiry, value)
+//   data        [KeyPrefix(key), 2 bytes BE][key] -> value record (version,
+//               expiry, value); see slots.h
 //   sessions    'c' + client id -> last applied sequence and its result;
 //               't' + last seen + client id -> "" (expiry index)
 //   meta        "applied": index, term, applied clock, conf state and
 //               id -> address, in one record (see records.h)
+//   slots       slot ownership: config, per-slot state, change sets of
+//               exporting slots (see slots.h)
 //
 // A snapshot install in progress keeps its files in
 // <dir>/snapshot-install.tmp until they are ingested.
@@ -34,6 +37,7 @@ enum class Column : uint32_t {
   kData = 2,
   kSessions = 3,
   kMeta = 4,
+  kSlots = 5,
 };
 
 struct EngineOptions {

@@ -1,9 +1,10 @@
 // Snapshot streaming (SnapshotSource) and crash-safe installation
-// (SnapshotSink) of the state machine's data and sessions column families.
+// (SnapshotSink) of the state machine's data, sessions and slots column
+// families (slot states and change sets travel with the data).
 //
 // Install: pairs go into one SST file per column family in a temporary
 // directory; Finish() adds to each file a range tombstone over the keys
-// the column family holds now, writes the applied state into a third file,
+// the column family holds now, writes the applied state into one more file,
 // and ingests all of them with one atomic DB::IngestExternalFiles (a single
 // MANIFEST record): after a crash either the old or the new image is there.
 // Tombstones and points of one ingested file share one sequence number, and
@@ -27,7 +28,8 @@
 namespace shardkv::storage {
 namespace {
 
-constexpr Column kImageColumns[] = {Column::kData, Column::kSessions};
+constexpr Column kImageColumns[] = {Column::kData, Column::kSessions,
+                                    Column::kSlots};
 
 class RocksSnapshotSource : public SnapshotSource {
  public:
@@ -149,8 +151,18 @@ class IngestingSnapshotSink : public SnapshotSink {
       }
     }
     SHARDKV_RETURN_IF_ERROR(WriteAppliedFile(merged, &args));
+    // Readers check a slot and read its data under slots_mu: they see the
+    // old image or the new one, never a mix.
+    std::unique_lock<std::shared_mutex> slots_lock(core_->slots_mu);
     rocksdb::Status s = core_->engine->db()->IngestExternalFiles(args);
     SHARDKV_RETURN_IF_ERROR(FromRocks(s, "installing a snapshot"));
+    SlotTable table;
+    Status loaded =
+        LoadSlotTable(core_->engine->db(), core_->engine->cf(Column::kSlots),
+                      nullptr, &table);
+    if (!loaded.ok()) return loaded;
+    core_->slots = std::move(table);
+    slots_lock.unlock();
     core_->set_applied(merged);
     core_->reclaim_cursor.clear();
     return Status::Ok();
@@ -167,7 +179,8 @@ class IngestingSnapshotSink : public SnapshotSink {
   Status AddPairs(const internal::SnapshotChunk& chunk) {
     const auto column = static_cast<Column>(chunk.column_family());
     if (column == Column::kMeta) return AddAppliedState(chunk);
-    if (column != Column::kData && column != Column::kSessions) {
+    if (column != Column::kData && column != Column::kSessions &&
+        column != Column::kSlots) {
       return InvalidArgument("snapshot chunk for column family " +
                              std::to_string(chunk.column_family()));
     }

@@ -21,6 +21,10 @@
 // without fsync: the Raft log is the durable record and is replayed from
 // the applied index after a crash.
 //
+// Slot ownership (sharded mode, slots.h and docs/sharding.md): slot
+// commands in the log change each slot's state; every Set/Delete is checked
+// against it when applied, every Get when read.
+//
 // Thread-safety: Apply/Install from the Raft driver thread; Get,
 // ReclaimExpired and snapshots may run concurrently from any thread (a
 // mutex serializes every writer). One install at a time.
@@ -35,6 +39,7 @@
 
 #include "node/raft/types.h"
 #include "node/storage/engine.h"
+#include "node/storage/slots.h"
 #include "shardkv/internal/command.pb.h"
 #include "shardkv/internal/raft.pb.h"
 
@@ -42,19 +47,28 @@ namespace shardkv::storage {
 
 // Result of one applied command.
 struct ApplyResult {
-  // OK, or kFailedPrecondition when the condition did not hold.
+  // OK, or kFailedPrecondition when the condition did not hold, or the
+  // slot check's status when `rejection` is set (nothing was applied).
   Status status;
   uint64_t version = 0;          // after a successful set
   bool deleted = false;          // a delete removed an existing key
   uint64_t current_version = 0;  // with a failed condition (0 = absent)
+  SlotRejection rejection;       // a Set/Delete refused by the slot check
+  // Slot commands: the slot's state and the shard's epoch afterwards.
+  SlotState slot_state = SlotState::kNotOwned;
+  uint64_t epoch = 0;
 };
 
 struct ReadResult {
+  // Set when the key's slot is not served here (nothing was read).
+  SlotRejection rejection;
   bool found = false;
   std::string value;
   uint64_t version = 0;
   int64_t expire_at_ms = 0;  // 0 = never
 };
+
+class SlotExport;
 
 // Applied position, membership and clock: stored with every apply batch.
 struct AppliedState {
@@ -98,8 +112,22 @@ class StateMachine {
                          const raft::ConfChange& change,
                          const raft::ConfState& conf);
 
-  // Reads with the local clock; an expired key is not found.
+  // Reads with the local clock; an expired key is not found. The slot
+  // check and the read see the same applied state: a key whose slot is not
+  // served gets `rejection` set instead of data.
   StatusOr<ReadResult> Get(std::string_view key, int64_t now_ms) const;
+  // The slot check alone (a fast path before proposing a write).
+  SlotRejection CheckKey(std::string_view key) const;
+  // The slot table as applied.
+  SlotTable Slots() const;
+  // SlotConfig and OWNED/EXPORTING/FROZEN count, cheaper than Slots().
+  SlotConfig SlotSummary(uint32_t* owned_slots) const;
+  // One round of a slot's copy from a consistent image (slot_export.h):
+  // kFailedPrecondition unless the slot is EXPORTING or FROZEN for
+  // `migration_id` in that image.
+  StatusOr<std::unique_ptr<SlotExport>> ExportSlot(uint64_t migration_id,
+                                                   uint32_t slot,
+                                                   uint64_t after_index) const;
 
   // Deletes up to `limit` records expired by the applied clock. Local and
   // invisible: such keys already read as absent everywhere. Returns count.
@@ -126,7 +154,7 @@ class SnapshotSource {
   // Applied state of the image: index/term/conf become the SnapshotMeta.
   virtual const AppliedState& state() const = 0;
   // Fills the next chunk's column_family/keys/values (about max_bytes;
-  // pairs of one column family per chunk: data, then sessions, then one
+  // pairs of one column family per chunk: data, sessions, slots, then one
   // kMeta chunk with the applied state). Returns false when the image is
   // exhausted (nothing filled) or on a read error (see status()).
   virtual bool NextChunk(uint64_t max_bytes,

@@ -4,13 +4,15 @@
 // Thread-safety: `write_mu` serializes every writer of the data, sessions
 // and meta column families (apply, reclaim, snapshot install), so a
 // read-modify-write never races another. `mu` guards the cached applied
-// state, read by any thread.
+// state, read by any thread. `slots_mu` guards the slot table.
 #pragma once
 
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "node/storage/engine.h"
+#include "node/storage/slots.h"
 #include "node/storage/state_machine.h"
 
 namespace shardkv::storage {
@@ -32,7 +34,16 @@ struct StateMachineCore {
   std::string reclaim_cursor;  // GUARDED_BY(write_mu)
   mutable std::mutex mu;
   AppliedState applied_state;  // GUARDED_BY(mu)
+  // Written with write_mu held too (so writers may read it without this
+  // lock). Writers that change it hold it exclusively across the RocksDB
+  // write, so a reader holding it shared checks a slot and reads its data
+  // at one applied state.
+  mutable std::shared_mutex slots_mu;
+  SlotTable slots;  // GUARDED_BY(slots_mu)
 };
+
+// Reloads core->slots from the database. REQUIRES: write_mu held.
+Status ReloadSlots(StateMachineCore* core);
 
 // Directory of an install in progress (under the engine's directory).
 std::string InstallDir(const Engine& engine);

@@ -1,10 +1,11 @@
 // Test helpers for node/storage: a temporary directory removed on
-// destruction, and builders of command entries.
+// destruction, and builders of command entries (data and slot commands).
 #pragma once
 
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "node/raft/types.h"
 #include "shardkv/internal/command.pb.h"
@@ -53,6 +54,77 @@ inline internal::Command WithClient(internal::Command c, uint64_t client,
   c.set_client_id(client);
   c.set_sequence(sequence);
   return c;
+}
+
+inline internal::Command SlotCmd(internal::SlotCommand slot) {
+  internal::Command c;
+  *c.mutable_slot() = std::move(slot);
+  return c;
+}
+
+inline internal::Command AssignCmd(uint32_t slot_count,
+                                   const std::vector<uint32_t>& slots,
+                                   uint64_t epoch) {
+  internal::SlotCommand s;
+  s.mutable_assign()->set_slot_count(slot_count);
+  s.mutable_assign()->set_epoch(epoch);
+  for (uint32_t slot : slots) s.mutable_assign()->add_slots(slot);
+  return SlotCmd(std::move(s));
+}
+
+inline internal::Command BeginImportCmd(uint64_t id, uint32_t slot,
+                                        uint32_t slot_count,
+                                        uint64_t epoch = 0) {
+  internal::SlotCommand s;
+  auto* c = s.mutable_begin_import();
+  c->set_migration_id(id);
+  c->set_slot(slot);
+  c->set_slot_count(slot_count);
+  c->set_epoch(epoch);
+  return SlotCmd(std::move(s));
+}
+
+inline internal::Command BeginExportCmd(uint64_t id, uint32_t slot,
+                                        uint64_t epoch = 0) {
+  internal::SlotCommand s;
+  s.mutable_begin_export()->set_migration_id(id);
+  s.mutable_begin_export()->set_slot(slot);
+  s.mutable_begin_export()->set_epoch(epoch);
+  return SlotCmd(std::move(s));
+}
+
+inline internal::Command FreezeCmd(uint64_t id, uint32_t slot) {
+  internal::SlotCommand s;
+  s.mutable_freeze()->set_migration_id(id);
+  s.mutable_freeze()->set_slot(slot);
+  return SlotCmd(std::move(s));
+}
+
+inline internal::Command ActivateCmd(uint64_t id, uint32_t slot,
+                                     uint64_t epoch = 0) {
+  internal::SlotCommand s;
+  s.mutable_activate()->set_migration_id(id);
+  s.mutable_activate()->set_slot(slot);
+  s.mutable_activate()->set_epoch(epoch);
+  return SlotCmd(std::move(s));
+}
+
+inline internal::Command ReleaseCmd(uint64_t id, uint32_t slot,
+                                    uint64_t epoch = 0) {
+  internal::SlotCommand s;
+  s.mutable_release()->set_migration_id(id);
+  s.mutable_release()->set_slot(slot);
+  s.mutable_release()->set_epoch(epoch);
+  return SlotCmd(std::move(s));
+}
+
+inline internal::Command AbortCmd(uint64_t id, uint32_t slot,
+                                  uint64_t epoch = 0) {
+  internal::SlotCommand s;
+  s.mutable_abort()->set_migration_id(id);
+  s.mutable_abort()->set_slot(slot);
+  s.mutable_abort()->set_epoch(epoch);
+  return SlotCmd(std::move(s));
 }
 
 inline raft::Entry CommandEntry(raft::Index index, raft::Term term,

@@ -1,0 +1,188 @@
+#include "node/server/shard_control_service.h"
+
+#include <algorithm>
+#include <chrono>
+#include <future>
+
+#include "node/server/errors.h"
+#include "node/storage/slot_export.h"
+
+namespace shardkv::server {
+namespace {
+
+constexpr uint64_t kDefaultChunkBytes = 1 << 20;
+// Bounded by the server's message limit (16 MiB) with room for framing.
+constexpr uint64_t kMaxChunkBytes = 8 << 20;
+
+struct Outcome {
+  shardkv::Status status;
+  storage::ApplyResult result;
+  raft::Index applied = 0;
+};
+
+class Hosted : public NodeService {
+ public:
+  explicit Hosted(Replica* replica) : service_(replica) {}
+  grpc::Service* service() override { return &service_; }
+
+ private:
+  ShardControlService service_;
+};
+
+}  // namespace
+
+std::unique_ptr<NodeService> NewShardControlService(Replica* replica) {
+  return std::make_unique<Hosted>(replica);
+}
+
+grpc::Status ShardControlService::Run(grpc::ServerContext* context,
+                                      internal::SlotCommand slot_command,
+                                      internal::SlotStateResponse* response) {
+  if (!replica_->IsLeader()) {
+    LeaderHint hint = replica_->Leader();
+    return NotLeader(hint.id, hint.address);
+  }
+  internal::Command command;
+  *command.mutable_slot() = std::move(slot_command);
+  auto promise = std::make_shared<std::promise<Outcome>>();
+  std::future<Outcome> future = promise->get_future();
+  const storage::StateMachine* machine = &replica_->state_machine();
+  replica_->Propose(
+      std::move(command), [promise, machine](const shardkv::Status& s,
+                                             const storage::ApplyResult& r) {
+        promise->set_value(Outcome{s, r, machine->applied().index});
+      });
+  auto deadline =
+      std::min(context->deadline(),
+               std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (future.wait_until(deadline) != std::future_status::ready) {
+    return ToGrpc(shardkv::Status(
+        Code::kDeadlineExceeded,
+        "the slot command was proposed but not applied in time; retry "
+        "(steps are idempotent)"));
+  }
+  Outcome outcome = future.get();
+  if (outcome.status.code() == Code::kUnavailable) {
+    // Slot commands never apply to UNAVAILABLE: this is the replica saying
+    // it lost (or never had) leadership; the outcome is unknown.
+    LeaderHint hint = replica_->Leader();
+    v1::ErrorDetail detail;
+    detail.set_reason(v1::NOT_LEADER);
+    detail.set_leader_id(hint.id);
+    detail.set_leader_address(hint.address);
+    return ToGrpc(outcome.status, detail);
+  }
+  response->set_state(
+      static_cast<internal::SlotState>(outcome.result.slot_state));
+  response->set_epoch(outcome.result.epoch);
+  response->set_applied_index(outcome.applied);
+  return ToGrpc(outcome.status);
+}
+
+grpc::Status ShardControlService::Assign(
+    grpc::ServerContext* context, const internal::AssignSlots* request,
+    internal::SlotStateResponse* response) {
+  internal::SlotCommand command;
+  *command.mutable_assign() = *request;
+  return Run(context, std::move(command), response);
+}
+
+grpc::Status ShardControlService::StartImport(
+    grpc::ServerContext* context, const internal::BeginImport* request,
+    internal::SlotStateResponse* response) {
+  internal::SlotCommand command;
+  *command.mutable_begin_import() = *request;
+  return Run(context, std::move(command), response);
+}
+
+grpc::Status ShardControlService::StartExport(
+    grpc::ServerContext* context, const internal::BeginExport* request,
+    internal::SlotStateResponse* response) {
+  internal::SlotCommand command;
+  *command.mutable_begin_export() = *request;
+  return Run(context, std::move(command), response);
+}
+
+grpc::Status ShardControlService::Import(
+    grpc::ServerContext* context, const internal::ImportRecords* request,
+    internal::SlotStateResponse* response) {
+  internal::SlotCommand command;
+  *command.mutable_import_records() = *request;
+  return Run(context, std::move(command), response);
+}
+
+grpc::Status ShardControlService::Freeze(
+    grpc::ServerContext* context, const internal::FreezeSlot* request,
+    internal::SlotStateResponse* response) {
+  internal::SlotCommand command;
+  *command.mutable_freeze() = *request;
+  return Run(context, std::move(command), response);
+}
+
+grpc::Status ShardControlService::Activate(
+    grpc::ServerContext* context, const internal::ActivateSlot* request,
+    internal::SlotStateResponse* response) {
+  internal::SlotCommand command;
+  *command.mutable_activate() = *request;
+  return Run(context, std::move(command), response);
+}
+
+grpc::Status ShardControlService::Release(
+    grpc::ServerContext* context, const internal::ReleaseSlot* request,
+    internal::SlotStateResponse* response) {
+  internal::SlotCommand command;
+  *command.mutable_release() = *request;
+  return Run(context, std::move(command), response);
+}
+
+grpc::Status ShardControlService::Abort(grpc::ServerContext* context,
+                                        const internal::AbortMigration* request,
+                                        internal::SlotStateResponse* response) {
+  internal::SlotCommand command;
+  *command.mutable_abort() = *request;
+  return Run(context, std::move(command), response);
+}
+
+grpc::Status ShardControlService::ExportSlot(
+    grpc::ServerContext* context, const internal::ExportSlotRequest* request,
+    grpc::ServerWriter<internal::ExportChunk>* writer) {
+  uint64_t chunk_bytes =
+      request->max_chunk_bytes() == 0
+          ? kDefaultChunkBytes
+          : std::min(request->max_chunk_bytes(), kMaxChunkBytes);
+  auto image = replica_->state_machine().ExportSlot(
+      request->migration_id(), request->slot(), request->after_index());
+  if (!image.ok()) return ToGrpc(image.status());
+  internal::ExportChunk chunk;
+  while ((*image)->NextChunk(chunk_bytes, &chunk)) {
+    if (context->IsCancelled()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled");
+    }
+    if (!writer->Write(chunk)) {
+      return grpc::Status(grpc::StatusCode::CANCELLED,
+                          "the caller went away during the export");
+    }
+  }
+  return ToGrpc((*image)->status());
+}
+
+grpc::Status ShardControlService::Slots(grpc::ServerContext*,
+                                        const internal::SlotsRequest*,
+                                        internal::SlotsResponse* response) {
+  storage::SlotTable table = replica_->state_machine().Slots();
+  response->set_sharded(table.config.sharded);
+  response->set_epoch(table.config.epoch);
+  response->set_slot_count(table.config.slot_count);
+  response->set_owned_slots(table.OwnedCount());
+  for (uint32_t slot = 0; slot < table.entries.size(); ++slot) {
+    const storage::SlotEntry& e = table.entries[slot];
+    if (e.state == storage::SlotState::kNotOwned) continue;
+    internal::SlotInfo* info = response->add_slots();
+    info->set_slot(slot);
+    info->set_state(static_cast<internal::SlotState>(e.state));
+    info->set_migration_id(e.migration_id);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace shardkv::server

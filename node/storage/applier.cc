@@ -1,0 +1,295 @@
+#include "node/storage/applier.h"
+
+#include <algorithm>
+#include <mutex>
+#include <shared_mutex>
+
+namespace shardkv::storage {
+namespace {
+
+// A client's de-duplication session ends after this much applied-clock
+// time without a command from it.
+constexpr int64_t kSessionIdleMs = 60 * 60 * 1000;
+// The expiry index files a session under the minute it was last seen, so
+// a busy client rewrites its index entry once a minute, not per command;
+// sessions end up to a minute late.
+constexpr int64_t kSessionBucketMs = 60 * 1000;
+
+int64_t SessionBucket(int64_t last_seen_ms) {
+  return last_seen_ms - (last_seen_ms % kSessionBucketMs + kSessionBucketMs) %
+                            kSessionBucketMs;
+}
+// Sessions are swept at every entry whose index is a multiple of this, at
+// most kSessionSweepLimit at a time: deterministic on every replica
+// whatever batches the server applies.
+constexpr raft::Index kSessionSweepEvery = 16;
+constexpr size_t kSessionSweepLimit = 64;
+
+Status Corrupt(const std::string& what) {
+  return DataLoss("corrupt state machine record: " + what);
+}
+
+}  // namespace
+
+Applier::Applier(StateMachineCore* core, AppliedState state)
+    : core_(core),
+      engine_(core->engine),
+      batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true),
+      state_(std::move(state)),
+      config_(core->slots.config) {}
+
+Status Applier::ApplyEntry(const raft::Entry& entry,
+                           std::vector<ApplyResult>* out) {
+  out->clear();
+  if (entry.type != raft::EntryType::kNormal) {
+    return InvalidArgument("entry " + std::to_string(entry.index) +
+                           " is a conf change: use ApplyConfChange");
+  }
+  if (entry.index <= state_.index) return Status::Ok();  // replayed
+  entry_index_ = entry.index;
+  if (!entry.data.empty()) {
+    internal::CommandBatch commands;
+    if (!commands.ParseFromString(entry.data)) {
+      return Internal("entry " + std::to_string(entry.index) +
+                      " does not hold a command batch");
+    }
+    out->reserve(commands.commands_size());
+    for (const auto& command : commands.commands()) {
+      Status error;
+      out->push_back(ApplyCommand(command, &error));
+      SHARDKV_RETURN_IF_ERROR(error);
+    }
+  }
+  state_.index = entry.index;
+  state_.term = entry.term;
+  if (entry.index % kSessionSweepEvery == 0) {
+    SHARDKV_RETURN_IF_ERROR(SweepSessions());
+  }
+  return Status::Ok();
+}
+
+ApplyResult Applier::ApplyCommand(const internal::Command& command,
+                                  Status* error) {
+  state_.clock_ms = std::max(state_.clock_ms, command.now_ms());
+  const uint64_t client = command.client_id();
+  Session session;
+  bool has_session = false;
+  if (client != 0) {
+    *error = ReadSession(client, &has_session, &session);
+    if (!error->ok()) return {};
+    if (has_session && command.sequence() <= session.last_sequence) {
+      if (command.sequence() == session.last_sequence) return session.result;
+      ApplyResult stale;
+      stale.status = FailedPrecondition(
+          "duplicate of an older request: sequence " +
+          std::to_string(command.sequence()) + " of client " +
+          std::to_string(client) + ", last applied " +
+          std::to_string(session.last_sequence));
+      return stale;
+    }
+  }
+  ApplyResult result;
+  switch (command.op_case()) {
+    case internal::Command::kSet:
+      result = ApplySet(command.set(), error);
+      break;
+    case internal::Command::kDel:
+      result = ApplyDelete(command.del(), error);
+      break;
+    case internal::Command::kSlot:
+      result = ApplySlotCommand(command.slot(), error);
+      break;
+    default:
+      result.status = InvalidArgument("command without an operation");
+  }
+  // A command refused by the slot check was not applied: its client may
+  // retry it (same sequence) once the slot is served.
+  if (!error->ok() || client == 0 || result.rejection.rejected()) {
+    return result;
+  }
+  Session updated{command.sequence(), state_.clock_ms, result};
+  WriteSession(client, has_session, session, updated);
+  return result;
+}
+
+void Applier::WriteSession(uint64_t client_id, bool had_session,
+                           const Session& old_session, const Session& session) {
+  auto* cf = engine_->cf(Column::kSessions);
+  const int64_t old_bucket = SessionBucket(old_session.last_seen_ms);
+  const int64_t new_bucket = SessionBucket(session.last_seen_ms);
+  if (!had_session || old_bucket != new_bucket) {
+    if (had_session) batch_.Delete(cf, SessionIndexKey(old_bucket, client_id));
+    batch_.Put(cf, SessionIndexKey(new_bucket, client_id), "");
+  }
+  batch_.Put(cf, SessionKey(client_id), EncodeSession(session));
+}
+
+bool Applier::ReadLive(const std::string& data_key, ValueRecord* record,
+                       std::string* buffer, Status* error) {
+  rocksdb::Status s = batch_.GetFromBatchAndDB(
+      engine_->db(), {}, engine_->cf(Column::kData), data_key, buffer);
+  if (s.IsNotFound()) return false;
+  if (!s.ok()) {
+    *error = FromRocks(s, "reading a key to apply a command");
+    return false;
+  }
+  if (!DecodeValueRecord(*buffer, record)) {
+    *error = Corrupt("value of a key");
+    return false;
+  }
+  return !record->ExpiredAt(state_.clock_ms);
+}
+
+ApplyResult Applier::ApplySet(const internal::SetCommand& set, Status* error) {
+  ApplyResult result;
+  if (set.key().empty() || set.key().size() > kMaxStoredKeyBytes) {
+    result.status = InvalidArgument(
+        "key must be 1-" + std::to_string(kMaxStoredKeyBytes) + " bytes");
+    return result;
+  }
+  result.rejection = CheckKey(set.key());
+  if (result.rejection.rejected()) {
+    result.status = result.rejection.ToStatus();
+    return result;
+  }
+  const std::string key = DataKey(set.key());
+  ValueRecord current;
+  std::string buffer;
+  const bool live = ReadLive(key, &current, &buffer, error);
+  if (!error->ok()) return result;
+  const uint64_t version = live ? current.version : 0;
+  if (set.condition_case() == internal::SetCommand::kIfAbsent &&
+      set.if_absent() && live) {
+    result.status = FailedPrecondition("key exists (if_absent)");
+    result.current_version = version;
+    return result;
+  }
+  if (set.condition_case() == internal::SetCommand::kIfVersion &&
+      set.if_version() != version) {
+    result.status =
+        FailedPrecondition("version is " + std::to_string(version) + ", not " +
+                           std::to_string(set.if_version()));
+    result.current_version = version;
+    return result;
+  }
+  result.version = version + 1;
+  batch_.Put(
+      engine_->cf(Column::kData), key,
+      EncodeValueRecord(result.version, set.expire_at_ms(), set.value()));
+  RecordChange(set.key());
+  return result;
+}
+
+ApplyResult Applier::ApplyDelete(const internal::DeleteCommand& del,
+                                 Status* error) {
+  ApplyResult result;
+  result.rejection = CheckKey(del.key());
+  if (result.rejection.rejected()) {
+    result.status = result.rejection.ToStatus();
+    return result;
+  }
+  const std::string key = DataKey(del.key());
+  ValueRecord current;
+  std::string buffer;
+  const bool live = ReadLive(key, &current, &buffer, error);
+  if (!error->ok()) return result;
+  const uint64_t version = live ? current.version : 0;
+  if (del.condition_case() == internal::DeleteCommand::kIfVersion &&
+      del.if_version() != version) {
+    result.status =
+        FailedPrecondition("version is " + std::to_string(version) + ", not " +
+                           std::to_string(del.if_version()));
+    result.current_version = version;
+    return result;
+  }
+  if (!buffer.empty()) {
+    // Also drops an expired record: it is absent anyway.
+    batch_.Delete(engine_->cf(Column::kData), key);
+    RecordChange(del.key());
+  }
+  result.deleted = live;
+  return result;
+}
+
+Status Applier::ReadSession(uint64_t client_id, bool* found, Session* session) {
+  std::string value;
+  rocksdb::Status s = batch_.GetFromBatchAndDB(engine_->db(), {},
+                                               engine_->cf(Column::kSessions),
+                                               SessionKey(client_id), &value);
+  *found = false;
+  if (s.IsNotFound()) return Status::Ok();
+  SHARDKV_RETURN_IF_ERROR(FromRocks(s, "reading a client session"));
+  if (!DecodeSession(value, session)) return Corrupt("client session");
+  *found = true;
+  return Status::Ok();
+}
+
+Status Applier::SweepSessions() {
+  auto* cf = engine_->cf(Column::kSessions);
+  std::vector<std::string> expired;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        batch_.NewIteratorWithBase(cf, engine_->db()->NewIterator({}, cf)));
+    for (it->Seek(std::string(1, kSessionIndexPrefix));
+         it->Valid() && expired.size() < kSessionSweepLimit; it->Next()) {
+      std::string_view key = it->key().ToStringView();
+      if (key.size() != 17 || key[0] != kSessionIndexPrefix) break;
+      const int64_t bucket = SessionIndexLastSeen(key);
+      if (bucket + kSessionBucketMs + kSessionIdleMs >= state_.clock_ms) break;
+      expired.emplace_back(key);
+    }
+    SHARDKV_RETURN_IF_ERROR(FromRocks(it->status(), "sweeping sessions"));
+  }
+  for (const auto& key : expired) {
+    batch_.Delete(cf, key);
+    batch_.Delete(cf, SessionKey(SessionIndexClient(key)));
+  }
+  return Status::Ok();
+}
+
+Status Applier::ApplyConfChange(const raft::Entry& entry,
+                                const raft::ConfChange& change,
+                                const raft::ConfState& conf) {
+  if (entry.index <= state_.index) return Status::Ok();  // replayed
+  state_.index = entry.index;
+  state_.term = entry.term;
+  state_.conf = conf;
+  if (change.type == raft::ConfChangeType::kRemove) {
+    state_.addresses.erase(change.node);
+  } else if (!change.context.empty()) {
+    state_.addresses[change.node] = change.context;
+  }
+  return Status::Ok();
+}
+
+Status Applier::Commit() {
+  batch_.Put(engine_->cf(Column::kMeta), kAppliedKey,
+             EncodeAppliedState(state_));
+  if (!config_changed_ && changed_entries_.empty()) {
+    rocksdb::Status s = engine_->db()->Write({}, batch_.GetWriteBatch());
+    return FromRocks(s, "applying committed entries");
+  }
+  // Readers check a slot and read its data under the shared lock: they
+  // see both before or both after this batch.
+  auto* slots_cf = engine_->cf(Column::kSlots);
+  if (config_changed_) {
+    batch_.Put(slots_cf, kSlotConfigKey, EncodeSlotConfig(config_));
+  }
+  for (const auto& [slot, entry] : changed_entries_) {
+    batch_.Put(slots_cf, SlotEntryKey(slot), EncodeSlotEntry(entry));
+  }
+  std::unique_lock<std::shared_mutex> lock(core_->slots_mu);
+  rocksdb::Status s = engine_->db()->Write({}, batch_.GetWriteBatch());
+  SHARDKV_RETURN_IF_ERROR(FromRocks(s, "applying committed entries"));
+  SlotTable& table = core_->slots;
+  if (config_.sharded && table.entries.size() != config_.slot_count) {
+    table.entries.assign(config_.slot_count, SlotEntry{});
+  }
+  table.config = config_;
+  for (const auto& [slot, entry] : changed_entries_) {
+    if (slot < table.entries.size()) table.entries[slot] = entry;
+  }
+  return Status::Ok();
+}
+
+}  // namespace shardkv::storage

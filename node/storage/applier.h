@@ -1,0 +1,97 @@
+// Applier: applies committed entries into one WriteBatchWithIndex, so later
+// commands of the same batch read what earlier ones wrote; Commit() writes
+// the batch with the new applied state. Internal to node/storage.
+//
+// Key-value commands are in applier.cc, slot commands (ownership and
+// migration, docs/sharding.md) in slot_apply.cc. Every Set/Delete is
+// checked against the slot table first: a rejected command touches
+// neither data nor its client's session.
+//
+// Dropping a slot's data uses DeleteRange, which the batch's index does not
+// see: it is appended to the underlying batch in order, so RocksDB applies
+// it between the commands around it. That is safe because after a drop the
+// slot is NOT_OWNED or freshly IMPORTING, so no later command of the batch
+// reads its keys (writes are refused, imports only write).
+//
+// Thread-safety: one Applier at a time, under the core's write_mu.
+#pragma once
+
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "node/storage/records.h"
+#include "node/storage/slots.h"
+#include "node/storage/state_machine_core.h"
+
+namespace shardkv::storage {
+
+class Applier {
+ public:
+  Applier(StateMachineCore* core, AppliedState state);
+
+  Status ApplyEntry(const raft::Entry& entry, std::vector<ApplyResult>* out);
+  Status ApplyConfChange(const raft::Entry& entry,
+                         const raft::ConfChange& change,
+                         const raft::ConfState& conf);
+  // Writes everything with the new applied state (not synced) and
+  // publishes slot changes to the core's table.
+  Status Commit();
+  const AppliedState& state() const { return state_; }
+
+ private:
+  ApplyResult ApplyCommand(const internal::Command& command, Status* error);
+  ApplyResult ApplySet(const internal::SetCommand& set, Status* error);
+  ApplyResult ApplyDelete(const internal::DeleteCommand& del, Status* error);
+  // Reads a key through the batch; absent when missing or expired by the
+  // applied clock.
+  bool ReadLive(const std::string& data_key, ValueRecord* record,
+                std::string* buffer, Status* error);
+  Status ReadSession(uint64_t client_id, bool* found, Session* session);
+  void WriteSession(uint64_t client_id, bool had_session,
+                    const Session& old_session, const Session& session);
+  Status SweepSessions();
+
+  // slot_apply.cc
+  ApplyResult ApplySlotCommand(const internal::SlotCommand& command,
+                               Status* error);
+  ApplyResult Assign(const internal::AssignSlots& cmd, Status* error);
+  ApplyResult BeginImport(const internal::BeginImport& cmd, Status* error);
+  ApplyResult BeginExport(const internal::BeginExport& cmd);
+  ApplyResult Import(const internal::ImportRecords& cmd, Status* error);
+  ApplyResult Freeze(const internal::FreezeSlot& cmd);
+  ApplyResult Activate(const internal::ActivateSlot& cmd);
+  ApplyResult Release(const internal::ReleaseSlot& cmd);
+  ApplyResult Abort(const internal::AbortMigration& cmd);
+  Status MergeSessions(const internal::ImportRecords& cmd);
+  // kFailedPrecondition unless no live key outside `slots` exists.
+  Status CheckNoDataOutside(const std::vector<bool>& slots,
+                            uint32_t slot_count);
+  // The slot check of a key (kNone while unsharded).
+  SlotRejection CheckKey(std::string_view key) const;
+  // Records key -> current index when its slot is EXPORTING.
+  void RecordChange(std::string_view key);
+  SlotEntry Entry(uint32_t slot) const;
+  void SetEntry(uint32_t slot, SlotEntry entry);
+  void RaiseEpoch(uint64_t epoch);
+  void DropSlotData(uint32_t slot);
+  void DropChangeSet(uint32_t slot);
+  // The answer of a slot command: the slot's state and the epoch now.
+  ApplyResult SlotAnswer(uint32_t slot) const;
+  ApplyResult Misfit(uint32_t slot, const std::string& step,
+                     uint64_t migration_id) const;
+
+  StateMachineCore* const core_;
+  Engine* const engine_;
+  rocksdb::WriteBatchWithIndex batch_;
+  AppliedState state_;
+  raft::Index entry_index_ = 0;  // the entry being applied
+  // Slot changes of this batch, published to core_->slots at Commit().
+  SlotConfig config_;
+  bool config_changed_ = false;
+  std::map<uint32_t, SlotEntry> changed_entries_;
+};
+
+}  // namespace shardkv::storage

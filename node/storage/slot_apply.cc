@@ -1,0 +1,436 @@
+// Slot commands: the per-slot state machine of docs/sharding.md, applied
+// deterministically; each step is idempotent for its migration id (a
+// repeat is a no-op answered with the slot's state), and a step that does
+// not fit the slot's state is kFailedPrecondition naming the state.
+#include <algorithm>
+
+#include "common/slot.h"
+#include "node/storage/applier.h"
+#include "node/storage/encoding.h"
+
+namespace shardkv::storage {
+namespace {
+
+constexpr uint32_t kPrefixCount = 65536;
+
+std::string Describe(uint32_t slot, SlotEntry entry) {
+  std::string out =
+      "slot " + std::to_string(slot) + " is " + SlotStateName(entry.state);
+  if (entry.migration_id != 0) {
+    out += " (migration " + std::to_string(entry.migration_id) + ")";
+  }
+  return out;
+}
+
+}  // namespace
+
+SlotEntry Applier::Entry(uint32_t slot) const {
+  auto it = changed_entries_.find(slot);
+  if (it != changed_entries_.end()) return it->second;
+  return core_->slots.Get(slot);
+}
+
+void Applier::SetEntry(uint32_t slot, SlotEntry entry) {
+  changed_entries_[slot] = entry;
+}
+
+void Applier::RaiseEpoch(uint64_t epoch) {
+  if (epoch > config_.epoch) {
+    config_.epoch = epoch;
+    config_changed_ = true;
+  }
+}
+
+SlotRejection Applier::CheckKey(std::string_view key) const {
+  SlotRejection verdict;
+  if (!config_.sharded) return verdict;
+  verdict.slot = KeyPrefix(key) % config_.slot_count;
+  verdict.epoch = config_.epoch;
+  switch (Entry(verdict.slot).state) {
+    case SlotState::kOwned:
+    case SlotState::kExporting:
+      break;
+    case SlotState::kImporting:
+    case SlotState::kFrozen:
+      verdict.reason = Rejection::kSlotMigrating;
+      break;
+    case SlotState::kNotOwned:
+      verdict.reason = Rejection::kWrongShard;
+      break;
+  }
+  return verdict;
+}
+
+void Applier::RecordChange(std::string_view key) {
+  if (!config_.sharded) return;
+  const uint32_t slot = KeyPrefix(key) % config_.slot_count;
+  if (Entry(slot).state != SlotState::kExporting) return;
+  batch_.Put(engine_->cf(Column::kSlots), ChangeKey(slot, key),
+             BigEndianKey(entry_index_));
+}
+
+void Applier::DropSlotData(uint32_t slot) {
+  rocksdb::WriteBatch* raw = batch_.GetWriteBatch();
+  for (const KeyRange& range : SlotRanges(slot, config_.slot_count)) {
+    raw->DeleteRange(engine_->cf(Column::kData), range.begin, range.end);
+  }
+}
+
+void Applier::DropChangeSet(uint32_t slot) {
+  batch_.GetWriteBatch()->DeleteRange(engine_->cf(Column::kSlots),
+                                      ChangeKeyPrefix(slot),
+                                      ChangeKeyPrefix(slot + 1));
+}
+
+ApplyResult Applier::SlotAnswer(uint32_t slot) const {
+  ApplyResult result;
+  result.slot_state = Entry(slot).state;
+  result.epoch = config_.epoch;
+  return result;
+}
+
+ApplyResult Applier::Misfit(uint32_t slot, const std::string& step,
+                            uint64_t migration_id) const {
+  ApplyResult result = SlotAnswer(slot);
+  result.status = FailedPrecondition(
+      Describe(slot, Entry(slot)) + "; " + step + " of migration " +
+      std::to_string(migration_id) + " does not fit");
+  return result;
+}
+
+ApplyResult Applier::ApplySlotCommand(const internal::SlotCommand& command,
+                                      Status* error) {
+  using C = internal::SlotCommand;
+  uint32_t slot = 0;
+  switch (command.op_case()) {
+    case C::kAssign:
+      return Assign(command.assign(), error);
+    case C::kBeginImport:
+      return BeginImport(command.begin_import(), error);
+    case C::kBeginExport:
+      slot = command.begin_export().slot();
+      break;
+    case C::kImportRecords:
+      slot = command.import_records().slot();
+      break;
+    case C::kFreeze:
+      slot = command.freeze().slot();
+      break;
+    case C::kActivate:
+      slot = command.activate().slot();
+      break;
+    case C::kRelease:
+      slot = command.release().slot();
+      break;
+    case C::kAbort:
+      slot = command.abort().slot();
+      break;
+    default: {
+      ApplyResult result;
+      result.status = InvalidArgument("slot command without an operation");
+      return result;
+    }
+  }
+  ApplyResult result;
+  if (!config_.sharded) {
+    result.status = FailedPrecondition(
+        "this shard is unsharded (no AssignSlots or BeginImport yet)");
+    return result;
+  }
+  if (slot >= config_.slot_count) {
+    result.status = InvalidArgument("slot " + std::to_string(slot) +
+                                    " out of range (slot count " +
+                                    std::to_string(config_.slot_count) + ")");
+    return result;
+  }
+  switch (command.op_case()) {
+    case C::kBeginExport:
+      return BeginExport(command.begin_export());
+    case C::kImportRecords:
+      return Import(command.import_records(), error);
+    case C::kFreeze:
+      return Freeze(command.freeze());
+    case C::kActivate:
+      return Activate(command.activate());
+    case C::kRelease:
+      return Release(command.release());
+    case C::kAbort:
+      return Abort(command.abort());
+    default:
+      return result;
+  }
+}
+
+Status Applier::CheckNoDataOutside(const std::vector<bool>& slots,
+                                   uint32_t slot_count) {
+  auto* cf = engine_->cf(Column::kData);
+  std::unique_ptr<rocksdb::Iterator> it(
+      batch_.NewIteratorWithBase(cf, engine_->db()->NewIterator({}, cf)));
+  uint32_t p = 0;
+  while (p < kPrefixCount) {
+    if (slots[p % slot_count]) {
+      ++p;
+      continue;
+    }
+    uint32_t last = p;
+    while (last + 1 < kPrefixCount && !slots[(last + 1) % slot_count]) ++last;
+    KeyRange range = PrefixRange(p, last);
+    for (it->Seek(range.begin); it->Valid() && it->key().compare(range.end) < 0;
+         it->Next()) {
+      ValueRecord record;
+      if (!DecodeValueRecord(it->value().ToStringView(), &record)) {
+        return DataLoss("corrupt state machine record: value of a key");
+      }
+      if (record.ExpiredAt(state_.clock_ms)) continue;
+      const uint32_t slot =
+          DataKeyPrefix(it->key().ToStringView()) % slot_count;
+      return FailedPrecondition(
+          "this shard holds keys of slot " + std::to_string(slot) +
+          " (e.g. \"" + std::string(UserKey(it->key().ToStringView())) +
+          "\") that the command does not give it; assign every slot that "
+          "holds data");
+    }
+    SHARDKV_RETURN_IF_ERROR(FromRocks(it->status(), "scanning for data"));
+    p = last + 1;
+  }
+  return Status::Ok();
+}
+
+ApplyResult Applier::Assign(const internal::AssignSlots& cmd, Status* error) {
+  ApplyResult result;
+  const uint32_t count = cmd.slot_count();
+  if (!ValidSlotCount(count)) {
+    result.status = InvalidArgument("slot count " + std::to_string(count) +
+                                    " is not a power of two in [1, 65536]");
+    return result;
+  }
+  if (config_.sharded && config_.slot_count != count) {
+    result.status = FailedPrecondition("this shard uses slot count " +
+                                       std::to_string(config_.slot_count) +
+                                       ", not " + std::to_string(count));
+    return result;
+  }
+  std::vector<bool> assigned(count, false);
+  for (uint32_t slot : cmd.slots()) {
+    if (slot >= count) {
+      result.status =
+          InvalidArgument("slot " + std::to_string(slot) + " out of range");
+      return result;
+    }
+    assigned[slot] = true;
+  }
+  if (config_.sharded) {
+    for (uint32_t slot : cmd.slots()) {
+      SlotEntry e = Entry(slot);
+      if (e.state != SlotState::kOwned && e.state != SlotState::kNotOwned) {
+        result.status = FailedPrecondition(Describe(slot, e) +
+                                           "; AssignSlots does not fit");
+        return result;
+      }
+    }
+  } else {
+    // An unsharded shard keeps its data: it must be in assigned slots.
+    result.status = CheckNoDataOutside(assigned, count);
+    if (result.status.code() == Code::kDataLoss) {
+      *error = result.status;
+      return result;
+    }
+    if (!result.status.ok()) return result;
+    config_.sharded = true;
+    config_.slot_count = count;
+    config_changed_ = true;
+  }
+  for (uint32_t slot : cmd.slots()) {
+    SlotEntry e = Entry(slot);
+    if (e.state == SlotState::kNotOwned) SetEntry(slot, {SlotState::kOwned, 0});
+  }
+  RaiseEpoch(cmd.epoch());
+  result.epoch = config_.epoch;
+  result.slot_state = SlotState::kOwned;
+  return result;
+}
+
+ApplyResult Applier::BeginImport(const internal::BeginImport& cmd,
+                                 Status* error) {
+  ApplyResult result;
+  const uint32_t slot = cmd.slot();
+  const uint64_t id = cmd.migration_id();
+  if (id == 0) {
+    result.status = InvalidArgument("migration id 0");
+    return result;
+  }
+  if (!config_.sharded) {
+    if (!ValidSlotCount(cmd.slot_count()) || slot >= cmd.slot_count()) {
+      result.status = InvalidArgument("bad slot count or slot");
+      return result;
+    }
+    result.status = CheckNoDataOutside(
+        std::vector<bool>(cmd.slot_count(), false), cmd.slot_count());
+    if (result.status.code() == Code::kDataLoss) *error = result.status;
+    if (!result.status.ok()) return result;
+    config_.sharded = true;
+    config_.slot_count = cmd.slot_count();
+    config_changed_ = true;
+  } else if (cmd.slot_count() != 0 && cmd.slot_count() != config_.slot_count) {
+    result.status = FailedPrecondition(
+        "this shard uses slot count " + std::to_string(config_.slot_count) +
+        ", not " + std::to_string(cmd.slot_count()));
+    return result;
+  } else if (slot >= config_.slot_count) {
+    result.status = InvalidArgument("slot out of range");
+    return result;
+  }
+  const SlotEntry e = Entry(slot);
+  const bool fresh =
+      (e.state == SlotState::kNotOwned && e.migration_id != id) ||
+      (e.state == SlotState::kImporting && e.migration_id < id);
+  const bool repeat =
+      (e.state == SlotState::kImporting || e.state == SlotState::kOwned) &&
+      e.migration_id == id;
+  if (!fresh && !repeat) return Misfit(slot, "BeginImport", id);
+  if (fresh) {
+    // Leftovers of an older, abandoned attempt.
+    DropSlotData(slot);
+    DropChangeSet(slot);
+    SetEntry(slot, {SlotState::kImporting, id});
+  }
+  RaiseEpoch(cmd.epoch());
+  return SlotAnswer(slot);
+}
+
+ApplyResult Applier::BeginExport(const internal::BeginExport& cmd) {
+  const uint32_t slot = cmd.slot();
+  const uint64_t id = cmd.migration_id();
+  const SlotEntry e = Entry(slot);
+  if (id == 0) return Misfit(slot, "BeginExport", id);
+  if (e.state == SlotState::kOwned && e.migration_id != id) {
+    DropChangeSet(slot);
+    SetEntry(slot, {SlotState::kExporting, id});
+  } else if (e.migration_id != id || (e.state != SlotState::kExporting &&
+                                      e.state != SlotState::kFrozen &&
+                                      e.state != SlotState::kNotOwned)) {
+    // OWNED with this id: the export was aborted.
+    return Misfit(slot, "BeginExport", id);
+  }
+  RaiseEpoch(cmd.epoch());
+  return SlotAnswer(slot);
+}
+
+ApplyResult Applier::Import(const internal::ImportRecords& cmd, Status* error) {
+  const uint32_t slot = cmd.slot();
+  const SlotEntry e = Entry(slot);
+  if (e.migration_id != cmd.migration_id() ||
+      (e.state != SlotState::kImporting && e.state != SlotState::kOwned)) {
+    return Misfit(slot, "ImportRecords", cmd.migration_id());
+  }
+  // Activated already: a late repeat must not overwrite newer writes.
+  if (e.state == SlotState::kOwned) return SlotAnswer(slot);
+  for (const internal::SlotRecord& r : cmd.records()) {
+    if (r.key().empty() || r.key().size() > kMaxStoredKeyBytes ||
+        KeyPrefix(r.key()) % config_.slot_count != slot) {
+      ApplyResult result = SlotAnswer(slot);
+      result.status =
+          InvalidArgument("record key \"" + r.key() + "\" is not of slot " +
+                          std::to_string(slot));
+      return result;
+    }
+  }
+  auto* cf = engine_->cf(Column::kData);
+  for (const internal::SlotRecord& r : cmd.records()) {
+    if (r.deleted()) {
+      batch_.Delete(cf, DataKey(r.key()));
+    } else {
+      batch_.Put(cf, DataKey(r.key()),
+                 EncodeValueRecord(r.version(), r.expire_at_ms(), r.value()));
+    }
+  }
+  *error = MergeSessions(cmd);
+  return SlotAnswer(slot);
+}
+
+Status Applier::MergeSessions(const internal::ImportRecords& cmd) {
+  for (const internal::SessionRecord& r : cmd.sessions()) {
+    Session incoming;
+    if (r.client_id() == 0 || !DecodeSession(r.stored(), &incoming)) {
+      // Deterministic on every replica: skip what cannot be a session.
+      continue;
+    }
+    Session current;
+    bool found = false;
+    SHARDKV_RETURN_IF_ERROR(ReadSession(r.client_id(), &found, &current));
+    if (found && current.last_sequence >= incoming.last_sequence) continue;
+    WriteSession(r.client_id(), found, current, incoming);
+  }
+  return Status::Ok();
+}
+
+ApplyResult Applier::Freeze(const internal::FreezeSlot& cmd) {
+  const uint32_t slot = cmd.slot();
+  const SlotEntry e = Entry(slot);
+  if (e.migration_id == cmd.migration_id() && e.migration_id != 0) {
+    if (e.state == SlotState::kExporting) {
+      SetEntry(slot, {SlotState::kFrozen, e.migration_id});
+      return SlotAnswer(slot);
+    }
+    if (e.state == SlotState::kFrozen || e.state == SlotState::kNotOwned) {
+      return SlotAnswer(slot);  // repeated (or released already)
+    }
+  }
+  return Misfit(slot, "Freeze", cmd.migration_id());
+}
+
+ApplyResult Applier::Activate(const internal::ActivateSlot& cmd) {
+  const uint32_t slot = cmd.slot();
+  const SlotEntry e = Entry(slot);
+  if (e.migration_id != cmd.migration_id() || e.migration_id == 0 ||
+      (e.state != SlotState::kImporting && e.state != SlotState::kOwned)) {
+    return Misfit(slot, "Activate", cmd.migration_id());
+  }
+  if (e.state == SlotState::kImporting) {
+    SetEntry(slot, {SlotState::kOwned, e.migration_id});
+  }
+  RaiseEpoch(cmd.epoch());
+  return SlotAnswer(slot);
+}
+
+ApplyResult Applier::Release(const internal::ReleaseSlot& cmd) {
+  const uint32_t slot = cmd.slot();
+  const SlotEntry e = Entry(slot);
+  if (e.migration_id != cmd.migration_id() || e.migration_id == 0 ||
+      (e.state != SlotState::kFrozen && e.state != SlotState::kNotOwned)) {
+    return Misfit(slot, "Release", cmd.migration_id());
+  }
+  if (e.state == SlotState::kFrozen) {
+    DropSlotData(slot);
+    DropChangeSet(slot);
+    SetEntry(slot, {SlotState::kNotOwned, e.migration_id});
+  }
+  RaiseEpoch(cmd.epoch());
+  return SlotAnswer(slot);
+}
+
+ApplyResult Applier::Abort(const internal::AbortMigration& cmd) {
+  const uint32_t slot = cmd.slot();
+  const SlotEntry e = Entry(slot);
+  const uint64_t id = cmd.migration_id();
+  if (id == 0) return Misfit(slot, "Abort", id);
+  if (e.migration_id == id && e.state == SlotState::kExporting) {
+    DropChangeSet(slot);
+    SetEntry(slot, {SlotState::kOwned, id});
+  } else if (e.migration_id == id && e.state == SlotState::kImporting) {
+    DropSlotData(slot);
+    DropChangeSet(slot);
+    SetEntry(slot, {SlotState::kNotOwned, id});
+  } else if (e.state == SlotState::kFrozen ||
+             (e.migration_id != id && e.state != SlotState::kOwned &&
+              e.state != SlotState::kNotOwned)) {
+    // Past the freeze, or the slot is busy with another migration.
+    return Misfit(slot, "Abort", id);
+  }
+  // Otherwise aborted already, or this side never began `id`: nothing to
+  // undo.
+  RaiseEpoch(cmd.epoch());
+  return SlotAnswer(slot);
+}
+
+}  // namespace shardkv::storage

@@ -1,0 +1,228 @@
+#include "node/storage/slot_export.h"
+
+#include "node/storage/encoding.h"
+#include "node/storage/records.h"
+#include "node/storage/slots.h"
+
+namespace shardkv::storage {
+namespace {
+
+class RocksSlotExport : public SlotExport {
+ public:
+  RocksSlotExport(Engine* engine, uint32_t slot, uint64_t after_index)
+      : engine_(engine),
+        snapshot_(engine->db()->GetSnapshot()),
+        slot_(slot),
+        after_index_(after_index) {}
+
+  ~RocksSlotExport() override {
+    iterator_.reset();
+    engine_->db()->ReleaseSnapshot(snapshot_);
+  }
+
+  // Reads the image's applied state, slot entry and change set.
+  Status Open(uint64_t migration_id) {
+    rocksdb::ReadOptions ro = Options();
+    std::string value;
+    rocksdb::Status s =
+        engine_->db()->Get(ro, engine_->cf(Column::kMeta), kAppliedKey, &value);
+    if (s.ok() && !DecodeAppliedState(value, &applied_)) {
+      return DataLoss("corrupt applied state");
+    }
+    if (!s.ok() && !s.IsNotFound()) {
+      return FromRocks(s, "reading the applied state");
+    }
+    SlotTable table;
+    SHARDKV_RETURN_IF_ERROR(LoadSlotTable(
+        engine_->db(), engine_->cf(Column::kSlots), snapshot_, &table));
+    const SlotEntry entry = table.Get(slot_);
+    if (!table.config.sharded || slot_ >= table.config.slot_count ||
+        entry.migration_id != migration_id ||
+        (entry.state != SlotState::kExporting &&
+         entry.state != SlotState::kFrozen)) {
+      return FailedPrecondition(
+          "slot " + std::to_string(slot_) + " is " +
+          SlotStateName(entry.state) + " (migration " +
+          std::to_string(entry.migration_id) + ") at applied index " +
+          std::to_string(applied_.index) + "; exporting migration " +
+          std::to_string(migration_id) + " needs EXPORTING or FROZEN");
+    }
+    frozen_ = entry.state == SlotState::kFrozen;
+    if (after_index_ == 0) ranges_ = SlotRanges(slot_, table.config.slot_count);
+    const std::string prefix = ChangeKeyPrefix(slot_);
+    std::unique_ptr<rocksdb::Iterator> it(
+        engine_->db()->NewIterator(ro, engine_->cf(Column::kSlots)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      if (it->value().size() != 8) return DataLoss("corrupt change record");
+      if (DecodeBigEndian(it->value().ToStringView()) <= after_index_) continue;
+      changed_.emplace_back(it->key().ToStringView().substr(prefix.size()));
+    }
+    return FromRocks(it->status(), "reading the change set");
+  }
+
+  uint64_t as_of_index() const override { return applied_.index; }
+  bool frozen() const override { return frozen_; }
+  uint64_t changed_keys() const override { return changed_.size(); }
+  Status status() const override { return status_; }
+
+  bool NextChunk(uint64_t max_bytes, internal::ExportChunk* chunk) override {
+    chunk->Clear();
+    if (!status_.ok() || done_) return false;
+    chunk->set_as_of_index(applied_.index);
+    chunk->set_frozen(frozen_);
+    if (first_) chunk->set_changed_keys(changed_.size());
+    uint64_t bytes = 0;
+    while (bytes < max_bytes && status_.ok()) {
+      if (range_ < ranges_.size()) {
+        bytes += ScanRange(max_bytes - bytes, chunk);
+      } else if (next_changed_ < changed_.size()) {
+        bytes += AddChanged(changed_[next_changed_++], chunk);
+      } else if (frozen_ && !sessions_done_) {
+        bytes += AddSessions(max_bytes - bytes, chunk);
+      } else {
+        done_ = true;
+        break;
+      }
+    }
+    if (!status_.ok()) return false;
+    const bool any = chunk->records_size() > 0 || chunk->sessions_size() > 0;
+    const bool send = any || first_;
+    first_ = false;
+    return send;
+  }
+
+ private:
+  rocksdb::ReadOptions Options() const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot_;
+    ro.fill_cache = false;
+    return ro;
+  }
+
+  // Appends live records of the current range; advances to the next
+  // range when it is exhausted.
+  uint64_t ScanRange(uint64_t budget, internal::ExportChunk* chunk) {
+    const KeyRange& range = ranges_[range_];
+    if (!iterator_) {
+      iterator_.reset(
+          engine_->db()->NewIterator(Options(), engine_->cf(Column::kData)));
+      iterator_->Seek(range.begin);
+    }
+    uint64_t bytes = 0;
+    for (; iterator_->Valid() && iterator_->key().compare(range.end) < 0 &&
+           bytes < budget;
+         iterator_->Next()) {
+      ValueRecord record;
+      if (!DecodeValueRecord(iterator_->value().ToStringView(), &record)) {
+        status_ = DataLoss("corrupt value record in the export image");
+        return bytes;
+      }
+      if (record.ExpiredAt(applied_.clock_ms)) continue;
+      bytes +=
+          AddRecord(UserKey(iterator_->key().ToStringView()), record, chunk);
+    }
+    if (!iterator_->status().ok()) {
+      status_ = FromRocks(iterator_->status(), "reading the export image");
+      return bytes;
+    }
+    if (!iterator_->Valid() || iterator_->key().compare(range.end) >= 0) {
+      iterator_.reset();
+      ++range_;
+    }
+    return bytes;
+  }
+
+  static uint64_t AddRecord(std::string_view key, const ValueRecord& record,
+                            internal::ExportChunk* chunk) {
+    internal::SlotRecord* r = chunk->add_records();
+    r->set_key(std::string(key));
+    r->set_value(std::string(record.value));
+    r->set_version(record.version);
+    r->set_expire_at_ms(record.expire_at_ms);
+    return key.size() + record.value.size() + 24;
+  }
+
+  // A change-set key: its record when present and live (skipped in round
+  // 0, whose range scan sent it), else a tombstone.
+  uint64_t AddChanged(const std::string& key, internal::ExportChunk* chunk) {
+    std::string value;
+    rocksdb::Status s = engine_->db()->Get(
+        Options(), engine_->cf(Column::kData), DataKey(key), &value);
+    if (!s.ok() && !s.IsNotFound()) {
+      status_ = FromRocks(s, "reading the export image");
+      return 0;
+    }
+    ValueRecord record;
+    if (s.ok() && !DecodeValueRecord(value, &record)) {
+      status_ = DataLoss("corrupt value record in the export image");
+      return 0;
+    }
+    if (s.ok() && !record.ExpiredAt(applied_.clock_ms)) {
+      if (after_index_ == 0) return 0;
+      return AddRecord(key, record, chunk);
+    }
+    internal::SlotRecord* r = chunk->add_records();
+    r->set_key(key);
+    r->set_deleted(true);
+    return key.size() + 8;
+  }
+
+  uint64_t AddSessions(uint64_t budget, internal::ExportChunk* chunk) {
+    auto* cf = engine_->cf(Column::kSessions);
+    if (!iterator_) {
+      iterator_.reset(engine_->db()->NewIterator(Options(), cf));
+      iterator_->Seek("c");
+    }
+    uint64_t bytes = 0;
+    for (; iterator_->Valid() && iterator_->key().starts_with("c") &&
+           bytes < budget;
+         iterator_->Next()) {
+      if (iterator_->key().size() != 9) {
+        status_ = DataLoss("corrupt session key in the export image");
+        return bytes;
+      }
+      internal::SessionRecord* r = chunk->add_sessions();
+      r->set_client_id(
+          DecodeBigEndian(iterator_->key().ToStringView().substr(1)));
+      r->set_stored(iterator_->value().ToString());
+      bytes += iterator_->value().size() + 16;
+    }
+    if (!iterator_->status().ok()) {
+      status_ = FromRocks(iterator_->status(), "reading sessions");
+    } else if (!iterator_->Valid() || !iterator_->key().starts_with("c")) {
+      iterator_.reset();
+      sessions_done_ = true;
+    }
+    return bytes;
+  }
+
+  Engine* const engine_;
+  const rocksdb::Snapshot* const snapshot_;
+  const uint32_t slot_;
+  const uint64_t after_index_;
+  AppliedState applied_;
+  bool frozen_ = false;
+  std::vector<KeyRange> ranges_;  // round 0 only
+  size_t range_ = 0;
+  std::vector<std::string> changed_;  // user keys, index > after_index
+  size_t next_changed_ = 0;
+  bool sessions_done_ = false;
+  bool first_ = true;
+  bool done_ = false;
+  std::unique_ptr<rocksdb::Iterator> iterator_;
+  Status status_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<SlotExport>> OpenSlotExport(Engine* engine,
+                                                     uint64_t migration_id,
+                                                     uint32_t slot,
+                                                     uint64_t after_index) {
+  auto image = std::make_unique<RocksSlotExport>(engine, slot, after_index);
+  SHARDKV_RETURN_IF_ERROR(image->Open(migration_id));
+  return std::unique_ptr<SlotExport>(std::move(image));
+}
+
+}  // namespace shardkv::storage
