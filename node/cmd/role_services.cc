@@ -1,5 +1,7 @@
 #include "node/cmd/role_services.h"
 
+#include "node/server/shard_control_service.h"
+
 namespace shardkv::cmd {
 
 std::vector<server::NodeServiceFactory> RoleServices(
@@ -7,6 +9,7 @@ std::vector<server::NodeServiceFactory> RoleServices(
   std::vector<server::NodeServiceFactory> factories;
   switch (config.role) {
     case server::NodeRole::kShard:
+      factories.push_back(server::NewShardControlService);
       break;
     case server::NodeRole::kController:
       break;
