@@ -23,9 +23,14 @@ RUN set -eu; mkdir -p /out/bin; \
       else echo "note: $b not built, not in the image"; fi; \
     done; \
     [ -x /out/bin/shardkv-node ] && [ -x /out/bin/shardkv ]; \
-    ldd /out/bin/* | awk '/=> \//{print $3}' | sort -u \
-      | xargs -r dpkg -S 2>/dev/null | cut -d: -f1 | sort -u \
-      > /out/runtime-packages; \
+    # With merged /usr, ldd may name /lib/... where dpkg knows /usr/lib/...
+    for lib in $(ldd /out/bin/* | awk '/=> \//{print $3}' | sort -u); do \
+      pkg="$(dpkg -S "$lib" 2>/dev/null || dpkg -S "/usr$lib" 2>/dev/null \
+             || dpkg -S "$(readlink -f "$lib")" 2>/dev/null)" \
+        || { echo "no Debian package ships $lib" >&2; exit 1; }; \
+      echo "${pkg%%:*}"; \
+    done > /tmp/packages; \
+    sort -u /tmp/packages > /out/runtime-packages; \
     cat /out/runtime-packages
 
 FROM debian:12-slim
