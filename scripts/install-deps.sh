@@ -10,6 +10,7 @@ packages=(
   libcpprest-dev nlohmann-json3-dev libssl-dev
   clang-format iproute2 iptables procps
   libyaml-cpp-dev etcd-server openssl curl
+  libhiredis-dev etcd-server etcd-client redis-server gnuplot-nox
 )
 
 missing=()

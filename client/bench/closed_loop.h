@@ -1,6 +1,13 @@
-// The closed-loop driver: N clients, each with exactly one operation in
+// The benchmark driver: N clients, each with at most one operation in
 // flight against a Target; a client issues its next operation from the
 // completion of the previous one, so no thread per client is needed.
+//  - closed loop (rate 0): the next operation starts as soon as the last one
+//    completed; latency is measured from the actual send.
+//  - open loop (rate > 0): operations are due on a fixed schedule
+//    (pacing.h); one pacer thread sends those not yet due when their client
+//    became free, and latency is measured from the intended start.
+// A read-modify-write is a read then a write of the same key, timed as one
+// operation; an insert is a write of a new key.
 // Latencies (microseconds) and outcomes are recorded per client and merged
 // at the end; only operations completing inside the measurement window
 // count.
@@ -49,6 +56,8 @@ struct LoopOptions {
   // operation starts at or after stop_at.
   BenchClock::time_point measure_from;
   BenchClock::time_point stop_at;
+  // Offered operations per second over all clients; 0 = closed loop.
+  double rate = 0;
 };
 
 LoopResult RunClosedLoop(Target& target, const std::string& value,

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "client/bench/report.h"
 
@@ -33,12 +35,24 @@ class FakeTarget : public Target {
     std::lock_guard<std::mutex> lock(mu_);
     if (!in_flight_.insert(client).second) overlap_ = true;
     if (key.empty() || (type == OpType::kWrite && value != "vv")) bad_ = true;
-    bool fail = type == OpType::kWrite && ++writes_ % 10 == 0;
+    if (type != OpType::kRead && type != OpType::kWrite) bad_ = true;
+    log_.push_back({client, type, key});
+    bool fail = fail_writes_ && type == OpType::kWrite && ++writes_ % 10 == 0;
     queue_.push_back({client, fail, std::move(done)});
     cv_.notify_all();
   }
+  struct Logged {
+    int client;
+    OpType type;
+    std::string key;
+  };
+  std::vector<Logged> log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
   bool overlap_ = false;
   bool bad_ = false;
+  bool fail_writes_ = true;
 
  private:
   struct Pending {
@@ -64,6 +78,7 @@ class FakeTarget : public Target {
   std::condition_variable cv_;
   std::deque<Pending> queue_;
   std::set<int> in_flight_;
+  std::vector<Logged> log_;
   uint64_t writes_ = 0;
   bool stop_ = false;
   std::thread worker_;
@@ -117,22 +132,85 @@ TEST(ClosedLoopTest, StopsWhenClientsRunOutOfOperations) {
   EXPECT_EQ(result.total_errors(), 0u);
 }
 
-TEST(WorkloadTest, MixAndKeysFollowTheOptions) {
-  WorkloadOptions wo;
-  wo.keys = 10;
-  wo.read_ratio = 0.9;
-  wo.value_size = 33;
-  Workload w(wo);
-  EXPECT_EQ(w.value().size(), 33u);
-  std::mt19937_64 rng(1);
-  int reads = 0;
-  for (int i = 0; i < 10000; ++i) {
-    Operation op = w.Next(rng);
-    ASSERT_LT(op.key_index, 10u);
-    reads += op.type == OpType::kRead;
+TEST(ClosedLoopTest, ReadModifyWriteIsAReadThenAWriteOfTheSameKey) {
+  FakeTarget target;
+  target.fail_writes_ = false;
+  std::vector<int> issued(2, 0);
+  LoopOptions lo;
+  lo.clients = 2;
+  lo.measure_from = BenchClock::now();
+  lo.stop_at = lo.measure_from + std::chrono::hours(1);
+  auto result =
+      RunClosedLoop(target, "vv", lo,
+                    [&](int c, std::mt19937_64&) -> std::optional<Operation> {
+                      if (issued[c] == 3) return std::nullopt;
+                      ++issued[c];
+                      uint64_t key = static_cast<uint64_t>(c * 100 + issued[c]);
+                      if (issued[c] == 3)
+                        return Operation{OpType::kInsert, key};
+                      return Operation{OpType::kReadModifyWrite, key};
+                    });
+  EXPECT_FALSE(target.bad_);
+  EXPECT_EQ(result.ops[static_cast<int>(OpType::kReadModifyWrite)].ok, 4u);
+  EXPECT_EQ(result.ops[static_cast<int>(OpType::kInsert)].ok, 2u);
+  EXPECT_EQ(result.ops[static_cast<int>(OpType::kRead)].ok, 0u);
+  // Per client: read k1, write k1, read k2, write k2, write k3.
+  for (int c = 0; c < 2; ++c) {
+    std::vector<std::pair<OpType, std::string>> seen;
+    for (const auto& l : target.log()) {
+      if (l.client == c) seen.emplace_back(l.type, l.key);
+    }
+    auto key = [c](int i) { return Workload::KeyName(c * 100 + i); };
+    std::vector<std::pair<OpType, std::string>> want = {
+        {OpType::kRead, key(1)},
+        {OpType::kWrite, key(1)},
+        {OpType::kRead, key(2)},
+        {OpType::kWrite, key(2)},
+        {OpType::kWrite, key(3)}};
+    EXPECT_EQ(seen, want) << "client " << c;
   }
-  EXPECT_NEAR(reads, 9000, 300);
-  EXPECT_EQ(Workload::KeyName(42), "key-0000000042");
+}
+
+std::optional<Operation> AnyRead(int, std::mt19937_64&) {
+  return Operation{OpType::kRead, 1};
+}
+
+TEST(OpenLoopTest, OffersTheRequestedRate) {
+  FakeTarget target;  // ~5,000 ops/s at most (one worker, 200 us each)
+  LoopOptions lo;
+  lo.clients = 4;
+  lo.rate = 1000;
+  auto now = BenchClock::now();
+  lo.measure_from = now + milliseconds(100);
+  lo.stop_at = now + milliseconds(600);
+  auto result = RunClosedLoop(target, "vv", lo, AnyRead);
+  const OpStats& reads = result.ops[0];
+  EXPECT_NEAR(static_cast<double>(reads.ok), 500, 50);
+  EXPECT_GE(reads.latency_us.Percentile(0.5), 200u);
+  EXPECT_LT(reads.latency_us.Percentile(0.5), 5'000u);
+}
+
+TEST(OpenLoopTest, ChargesQueueingToLatencyWhenTheTargetFallsBehind) {
+  // Offered 20,000 ops/s against a target that serves ~5,000: operations
+  // start later and later behind their schedule; latency measured from the
+  // intended start grows with the backlog (coordinated omission avoided),
+  // while the closed loop sees only the service time.
+  FakeTarget target;
+  LoopOptions lo;
+  lo.clients = 2;
+  lo.rate = 20'000;
+  auto now = BenchClock::now();
+  lo.measure_from = now;
+  lo.stop_at = now + milliseconds(400);
+  auto open = RunClosedLoop(target, "vv", lo, AnyRead);
+  EXPECT_GT(open.ops[0].latency_us.Percentile(0.99), 100'000u);
+
+  lo.rate = 0;
+  now = BenchClock::now();
+  lo.measure_from = now;
+  lo.stop_at = now + milliseconds(400);
+  auto closed = RunClosedLoop(target, "vv", lo, AnyRead);
+  EXPECT_LT(closed.ops[0].latency_us.Percentile(0.5), 20'000u);
 }
 
 }  // namespace

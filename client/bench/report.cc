@@ -25,7 +25,41 @@ std::string Line(const char* name, const OpStats& s, double seconds) {
   return buf;
 }
 
+nlohmann::json StatsJson(const OpStats& s, double seconds) {
+  const Histogram& h = s.latency_us;
+  auto ms = [](uint64_t us) { return static_cast<double>(us) / 1000.0; };
+  nlohmann::json errors = nlohmann::json::object();
+  for (const auto& [code, n] : s.errors) errors[CodeName(code)] = n;
+  return {
+      {"ops_per_s", seconds > 0 ? static_cast<double>(s.ok) / seconds : 0.0},
+      {"ok", s.ok},
+      {"errors", errors},
+      {"latency_ms",
+       {{"mean", h.mean() / 1000.0},
+        {"p50", ms(h.Percentile(0.5))},
+        {"p99", ms(h.Percentile(0.99))},
+        {"p99_9", ms(h.Percentile(0.999))},
+        {"max", ms(h.max())}}}};
+}
+
 }  // namespace
+
+nlohmann::json ReportJson(const LoopResult& result,
+                          const nlohmann::json& parameters) {
+  double seconds = result.measured.count();
+  OpStats all;
+  for (const OpStats& s : result.ops) all.Merge(s);
+  nlohmann::json operations = nlohmann::json::object();
+  for (int t = 0; t < kOpTypeCount; ++t) {
+    if (result.ops[t].ok == 0 && result.ops[t].errors.empty()) continue;
+    operations[OpTypeName(static_cast<OpType>(t))] =
+        StatsJson(result.ops[t], seconds);
+  }
+  return {{"parameters", parameters},
+          {"measured_s", seconds},
+          {"total", StatsJson(all, seconds)},
+          {"operations", operations}};
+}
 
 std::string FormatReport(const LoopResult& result) {
   double seconds = result.measured.count();

@@ -1,5 +1,6 @@
 #include "client/cli/command_line.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <functional>
 
@@ -212,6 +213,48 @@ StatusOr<Command> ParseBench(const ParsedFlags& f) {
     c.stale = *level == "stale";
   }
   c.load = f.Has("load");
+  if (auto target = f.Get("target")) {
+    if (*target != "shardkv" && *target != "etcd" && *target != "redis") {
+      return InvalidArgument("--target must be shardkv, etcd or redis");
+    }
+    c.target = *target;
+  }
+  if (auto records = f.Get("records")) {
+    if (f.Has("keys")) return InvalidArgument("give --records or --keys");
+    auto parsed = ParseUint(*records, "--records");
+    if (!parsed.ok()) return parsed.status();
+    if (*parsed == 0) return InvalidArgument("--records must be positive");
+    c.keys = *parsed;
+  }
+  if (auto workload = f.Get("workload")) {
+    if (workload->size() != 1 ||
+        std::string("ABCDFabcdf").find((*workload)[0]) == std::string::npos) {
+      return InvalidArgument("--workload must be A, B, C, D or F");
+    }
+    if (f.Has("read-ratio")) {
+      return InvalidArgument("give --workload or --read-ratio");
+    }
+    c.workload =
+        std::string(1, static_cast<char>(std::toupper((*workload)[0])));
+  }
+  if (auto d = f.Get("distribution")) {
+    if (*d != "uniform" && *d != "zipfian" && *d != "latest") {
+      return InvalidArgument(
+          "--distribution must be uniform, zipfian or latest");
+    }
+    c.distribution = *d;
+  }
+  if (auto rate = f.Get("rate")) {
+    char* end = nullptr;
+    c.rate = std::strtod(rate->c_str(), &end);
+    if (rate->empty() || *end != '\0' || !(c.rate > 0) || c.rate > 1e9) {
+      return InvalidArgument("--rate must be a positive number of ops/s");
+    }
+  }
+  if (auto json = f.Get("json")) {
+    if (json->empty()) return InvalidArgument("--json needs a file name");
+    c.json_path = *json;
+  }
   return Command(c);
 }
 
@@ -246,7 +289,13 @@ const std::vector<CommandSpec>& Commands() {
         {"keys"},
         {"read-ratio"},
         {"consistency"},
-        {"load", false}},
+        {"load", false},
+        {"target"},
+        {"records"},
+        {"workload"},
+        {"distribution"},
+        {"rate"},
+        {"json"}},
        ParseBench},
   };
   return commands;

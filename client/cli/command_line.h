@@ -84,6 +84,11 @@ struct BenchCommand {
   double read_ratio = 0.5;
   bool stale = false;
   bool load = false;
+  std::string target = "shardkv";  // shardkv | etcd | redis
+  std::string workload;            // "" = --read-ratio mix; else A B C D F
+  std::string distribution;        // "" = zipfian for A-F, else uniform
+  double rate = 0;                 // offered ops/s; 0 = closed loop
+  std::string json_path;           // --json FILE; "" = none
 };
 
 using Command =

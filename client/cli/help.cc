@@ -88,13 +88,22 @@ remove shards (moving their slots online) and shows the progress.
 shardkv-node is looked up next to this binary, or at $SHARDKV_NODE_BIN.
 )TXT"},
       {"bench",
-       R"TXT(usage: shardkv bench [--clients 64] [--duration 10s] [--warmup 2s]
-                    [--value-size 256] [--keys 100000] [--read-ratio 0.5]
-                    [--consistency linearizable|stale] [--load]
-Closed-loop load: CLIENTS concurrent clients, each with one request in
-flight, uniform keys over KEYS. Prints throughput (overall and per op),
-latency p50/p99/p99.9/max and errors by code. Only the DURATION after
-WARMUP is measured. --load first writes every key once.
+       R"TXT(usage: shardkv bench [--target shardkv|etcd|redis] [--clients 64]
+                    [--duration 10s] [--warmup 2s] [--value-size 256]
+                    [--records 100000] [--workload A|B|C|D|F | --read-ratio 0.5]
+                    [--distribution uniform|zipfian|latest] [--rate OPS]
+                    [--consistency linearizable|stale] [--load] [--json FILE]
+Load generator for shardkv, etcd (v3 gRPC KV) or Redis, all with the same
+key and value bytes. CLIENTS concurrent clients, each with one request in
+flight. --workload runs a YCSB core workload (A 50/50 read/update, B 95/5,
+C read only, D 95 read/5 insert of the latest keys, F 50/50 read/
+read-modify-write) with zipfian keys; without it, --read-ratio mixes reads
+and updates over uniform keys. --rate fixes the offered load (open loop;
+latency counted from each request's intended start); without it the loop
+is closed. Only the DURATION after WARMUP is measured. --load first writes
+every record once. --consistency stale: shardkv stale reads, etcd
+serializable reads. --json also writes the result as JSON. For etcd give
+its client endpoints with --endpoints; for Redis one host:port.
 )TXT"},
   };
   return topics;
