@@ -6,6 +6,7 @@
 #include <set>
 
 #include "client/admin_client.h"
+#include "client/cli/cluster_commands.h"
 #include "client/cli/commands.h"
 
 namespace shardkv::cli {
@@ -61,6 +62,13 @@ int RunStatus(const GlobalOptions& global) {
   GlobalOptions quick = global;
   // One slow replica should not hold the table up for the whole timeout.
   quick.timeout = std::min(global.timeout, std::chrono::milliseconds(2000));
+  // A sharded cluster: the map and every shard's replicas. Otherwise (an
+  // unsharded shard, or nothing answers) one row per replica as before.
+  auto cluster = ConnectCluster(quick);
+  if (cluster.ok() && cluster->controller) {
+    PrintClusterStatus(global, *cluster);
+    return kExitOk;
+  }
   auto admin = ConnectAdmin(quick);
   if (!admin) return kExitError;
   std::printf("%-4s %-22s %-13s %-6s %-7s %-9s %-9s %s\n", "ID", "ADDRESS",

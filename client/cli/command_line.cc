@@ -264,8 +264,24 @@ struct CommandSpec {
   std::function<StatusOr<Command>(const ParsedFlags&)> parse;
 };
 
+// Wraps a parser returning one command struct into a Command parser.
+template <typename T>
+std::function<StatusOr<Command>(const ParsedFlags&)> As(
+    StatusOr<T> (*parse)(const ParsedFlags&)) {
+  return [parse](const ParsedFlags& f) -> StatusOr<Command> {
+    auto c = parse(f);
+    if (!c.ok()) return c.status();
+    return Command(std::move(c).value());
+  };
+}
+
 const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> commands = {
+      // Cluster commands (cluster_command_line.h).
+      {"rebalance", {{"wait", false}, {"dry-run", false}}, As(ParseRebalance)},
+      {"shard", {{"members"}, {"wait", false}}, As(ParseShard)},
+      {"slot", {{"to"}, {"wait", false}}, As(ParseSlot)},
+      {"map", {}, As(ParseMap)},
       {"get", {{"stale", false}, {"verbose", false, 'v'}}, ParseGet},
       {"set", {{"ttl"}, {"if-absent", false}, {"if-version"}}, ParseSet},
       {"del", {{"if-version"}}, ParseDel},

@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "client/cli/cluster_command_line.h"
 #include "common/status.h"
 
 namespace shardkv::cli {
@@ -94,7 +95,8 @@ struct BenchCommand {
 using Command =
     std::variant<HelpCommand, GetCommand, SetCommand, DelCommand, StatusCommand,
                  MemberCommand, LeaderTransferCommand, PlaygroundCommand,
-                 BenchCommand>;
+                 BenchCommand, RebalanceCommand, ShardCommand, SlotMoveCommand,
+                 MapCommand>;
 
 struct CommandLine {
   GlobalOptions global;

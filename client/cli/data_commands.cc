@@ -1,20 +1,22 @@
-// get, set, del: one call through shardkv::client::Client each.
+// get, set, del: one call through shardkv::client::RoutingClient each (a
+// sharded cluster or a single unsharded shard alike).
 #include <iostream>
 #include <memory>
 
 #include "client/cli/commands.h"
-#include "client/kv_client.h"
+#include "client/routing_client.h"
 
 namespace shardkv::cli {
 namespace {
 
-using client::Client;
+using client::RoutingClient;
 
-std::unique_ptr<Client> Connect(const GlobalOptions& global) {
-  client::ClientOptions options;
+std::unique_ptr<RoutingClient> Connect(const GlobalOptions& global) {
+  client::RoutingClientOptions options;
   options.endpoints = global.endpoints;
   options.timeout = global.timeout;
-  auto c = Client::Create(options);
+  options.watch_map = false;  // one call: the map fetched at start will do
+  auto c = RoutingClient::Create(options);
   if (!c.ok()) {
     std::cerr << "error: " << c.status().ToString() << "\n";
     return nullptr;

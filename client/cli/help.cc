@@ -16,17 +16,24 @@ data:
   set KEY VALUE [--ttl 10s] [--if-absent | --if-version N]
   del KEY [--if-version N]
 admin:
-  status                            every replica's role, term, indexes
+  status                            shards, replicas, epoch, migrations
   member add ID ADDRESS | member promote ID | member remove ID
   leader transfer [ID]
+sharded cluster (through the controller):
+  map                               which shard owns which slots
+  rebalance [--wait] [--dry-run]    even out the slots over the shards
+  shard join ID --members ID=HOST:PORT,... | shard drain ID [--wait]
+  shard cancel-drain ID | shard remove ID
+  slot move SLOT --to SHARD [--wait]
 local cluster and load:
   playground --shards 3 --replicas 3 [--controllers 1|3] [--data-dir DIR]
   playground scale --shards N [--data-dir DIR]
   bench [--clients 64] [--duration 10s] ...
 
 global flags:
-  --endpoints   replicas to talk to (default: $SHARDKV_ENDPOINTS, else
-                127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003)
+  --endpoints   the controller or any node(s) (default: $SHARDKV_ENDPOINTS,
+                else 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003); keys
+                are routed to the shard owning them
   --timeout     deadline of each command, retries included (default 5s)
 
 exit codes: 0 ok, 1 key not found, 2 bad usage, 3 condition failed,
@@ -57,9 +64,16 @@ Deletes KEY; prints "OK deleted" or "OK (not found)".
   --if-version N   delete only if KEY exists with version N (else exit 3)
 )TXT"},
       {"status", R"TXT(usage: shardkv status
-Asks every endpoint's Admin.Status and prints one row per replica: id,
-address, role, term, leader, commit and applied index, ready. Unreachable
-endpoints are shown as such. Exits 4 when no endpoint answers.
+Sharded cluster (the endpoints name the controller or any sharded node):
+prints the map's epoch, slot count and shard count; the controller's
+replicas; for each shard its state, slots owned and one row per replica
+(id, address, role leader/follower/learner, term, applied index, the slot
+epoch it has applied, ready); the migrations in flight (slot, from, to,
+phase, keys and bytes copied) and the totals moved so far.
+Single unsharded shard: asks every endpoint's Admin.Status and prints one
+row per replica: id, address, role, term, leader, commit and applied
+index, ready. Unreachable endpoints are shown as such. Exits 4 when no
+endpoint answers.
 )TXT"},
       {"member", R"TXT(usage: shardkv member add ID ADDRESS
        shardkv member promote ID
@@ -113,7 +127,9 @@ its client endpoints with --endpoints; for Redis one host:port.
 
 std::string HelpText(const std::string& topic) {
   auto it = Topics().find(topic);
-  return it == Topics().end() ? kOverview : it->second;
+  if (it != Topics().end()) return it->second;
+  auto cluster = ClusterHelpTopics().find(topic);
+  return cluster == ClusterHelpTopics().end() ? kOverview : cluster->second;
 }
 
 }  // namespace shardkv::cli

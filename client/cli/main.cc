@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "client/cli/cluster_commands.h"
 #include "client/cli/command_line.h"
 #include "client/cli/commands.h"
 
@@ -28,6 +29,14 @@ struct Dispatch {
   }
   int operator()(const PlaygroundCommand& c) const { return RunPlayground(c); }
   int operator()(const BenchCommand& c) const { return RunBench(global, c); }
+  int operator()(const RebalanceCommand& c) const {
+    return RunRebalance(global, c);
+  }
+  int operator()(const ShardCommand& c) const { return RunShard(global, c); }
+  int operator()(const SlotMoveCommand& c) const {
+    return RunSlotMove(global, c);
+  }
+  int operator()(const MapCommand&) const { return RunMap(global); }
 };
 
 int Main(int argc, char** argv) {
