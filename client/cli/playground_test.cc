@@ -1,6 +1,7 @@
-// End-to-end test of the `shardkv` binary: playground start/stop/restart and
-// the data commands, with a stand-in node binary (fake_node_main.cc) until
-// the real shardkv-node is wired in by the cluster tests.
+// End-to-end test of the `shardkv` binary: the unsharded playground
+// (--controllers 0) start/stop/restart and the data commands, with a
+// stand-in node binary (fake_node_main.cc). The sharded playground with real
+// nodes is playground_scale_test.cc.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -39,9 +40,11 @@ class Playground {
       dup2(fds[1], STDOUT_FILENO);
       close(fds[0]);
       setenv("SHARDKV_NODE_BIN", SHARDKV_FAKE_NODE, 1);
+      // --controllers 0: the unsharded playground (the stand-in node has
+      // no controller role); the sharded one is playground_scale_test.
       execl(SHARDKV_CLI, SHARDKV_CLI, "playground", "--shards", "1",
-            "--replicas", "3", "--data-dir", dir.c_str(), "--port",
-            std::to_string(port).c_str(), nullptr);
+            "--replicas", "3", "--controllers", "0", "--data-dir", dir.c_str(),
+            "--port", std::to_string(port).c_str(), nullptr);
       _exit(127);
     }
     close(fds[1]);
@@ -122,6 +125,13 @@ TEST(PlaygroundTest, StartsServesStopsAndRestartsOnTheSameDataDir) {
   std::string content((std::istreambuf_iterator<char>(starts)), {});
   EXPECT_EQ(content, "start\nstart\n");
   EXPECT_TRUE(std::filesystem::exists(dir + "/node-3.log"));
+  // The layout was kept, so the restart was the same unsharded cluster.
+  std::ifstream layout(dir + "/layout");
+  std::string saved((std::istreambuf_iterator<char>(layout)), {});
+  EXPECT_EQ(saved.find("controller"), std::string::npos) << saved;
+  EXPECT_NE(saved.find("replica 1 3 127.0.0.1:" + std::to_string(port + 2)),
+            std::string::npos)
+      << saved;
   std::filesystem::remove_all(dir);
   std::filesystem::remove_all(dir + "-other");
 }
