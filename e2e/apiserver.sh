@@ -7,6 +7,15 @@
 #                               (eval-able) once /readyz answers
 #   e2e/apiserver.sh down DIR   stop both processes and remove their state
 #
+# For tests of 410 Gone: etcd is compacted every 5 s and PodTemplates bypass
+# the watch cache, so a watch of podtemplates from an old resourceVersion is
+# answered "too old" as soon as the fixture is up (the watch cache would
+# replay every cached event instead).
+#
+# SHARDKV_APISERVER_FLAGS adds kube-apiserver flags.
+# SHARDKV_KUBE_TOOLS=DIR uses kube-apiserver/kubectl/helm from DIR instead of
+# building them (e2e/kubetools.sh).
+#
 # Authentication: client certificates. DIR/kubeconfig is the cluster admin
 # (group system:masters); DIR/pki/ca.crt is the CA a client must trust.
 # Authorization is RBAC, so the RBAC manifests mean what they say. Only the API
@@ -113,8 +122,8 @@ up() {
   command -v etcd >/dev/null || die "no etcd: apt-get install etcd-server"
   command -v openssl >/dev/null || die "no openssl: apt-get install openssl"
   [ -e "$dir/apiserver.pid" ] && die "$dir already holds a running fixture"
-  local tools
-  tools="$("$here/kubetools.sh")"
+  local tools="${SHARDKV_KUBE_TOOLS:-}"
+  [ -n "$tools" ] || tools="$("$here/kubetools.sh")"
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
   make_pki "$dir/pki"
@@ -147,9 +156,11 @@ up() {
     --service-account-signing-key-file "$dir/pki/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-cluster-ip-range 10.0.0.0/24 \
-    --authorization-mode RBAC \
+    --authorization-mode RBAC --endpoint-reconciler-type none \
+    --etcd-compaction-interval 5s --watch-cache-sizes podtemplates#0 \
     --disable-admission-plugins ServiceAccount \
-    --allow-privileged=true
+    --allow-privileged=true \
+    ${SHARDKV_APISERVER_FLAGS:-}
   wait_ready "$dir" "$api_port" apiserver "https://127.0.0.1:$api_port/readyz"
   write_kubeconfig "$dir" "$api_port"
   echo "KUBECONFIG=$dir/kubeconfig"

@@ -144,7 +144,7 @@ expect_rejected "replaceAfter 10s" "spec.replaceAfter must be at least 30s" \
   "$(shardedkv a 'replaceAfter: 10s')"
 expect_rejected "replaceAfter not a duration" "spec.replaceAfter in body should match" \
   "$(shardedkv a 'replaceAfter: soon')"
-expect_rejected "requests above limits" "every request must be at most its limit" \
+expect_rejected "requests above limits" "requests must be at most their limits" \
   "$(shardedkv a 'resources: {requests: {memory: 2Gi}, limits: {memory: 1Gi}}')"
 expect_rejected "unknown pull policy" "Unsupported value" \
   "$(shardedkv a 'imagePullPolicy: Sometimes')"
