@@ -1,5 +1,7 @@
 #include "node/cmd/role_services.h"
 
+#include "node/controller/controller_node.h"
+
 #include "node/server/shard_control_service.h"
 
 namespace shardkv::cmd {
@@ -12,6 +14,7 @@ std::vector<server::NodeServiceFactory> RoleServices(
       factories.push_back(server::NewShardControlService);
       break;
     case server::NodeRole::kController:
+      factories.push_back(controller::MakeControllerNode);
       break;
   }
   return factories;

@@ -192,6 +192,7 @@ Status MigrationRunner::CopyRound(const Context& c, uint64_t after_index,
         *round = Round{};  // a retried attempt starts the round again
         auto reader = stub->ExportSlot(context, request);
         internal::ExportChunk chunk;
+        Clock::time_point started = Clock::now();
         while (reader->Read(&chunk)) {
           if (round->chunks++ == 0) round->changed_keys = chunk.changed_keys();
           round->as_of_index = chunk.as_of_index();
@@ -213,7 +214,12 @@ Status MigrationRunner::CopyRound(const Context& c, uint64_t after_index,
             return grpc::Status(grpc::StatusCode::ABORTED, "import failed");
           }
         }
-        return reader->Finish();
+        grpc::Status finished = reader->Finish();
+        SHARDKV_LOG(kDebug)
+            << "migration " << c.migration.id() << " round of " << round->chunks
+            << " chunks ended after " << MillisSince(started)
+            << " ms: " << finished.error_message();
+        return finished;
       },
       kRoundTimeout);
   if (!import_error.ok()) return import_error;

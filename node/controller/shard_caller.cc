@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "common/log.h"
 #include "shardkv/v1/kv.pb.h"
 
 namespace shardkv::controller {
@@ -83,6 +84,7 @@ Status ShardCaller::Call(const v1::Shard& shard, const std::string& what,
                   what + " at shard " + std::to_string(shard.id()) + " (" +
                       address + "): " + s.error_message());
     if (!Retryable(s.error_code()) || Clock::now() >= deadline) return last;
+    SHARDKV_LOG(kDebug) << "retrying: " << last.ToString();
     v1::ErrorDetail detail;
     bool hinted = detail.ParseFromString(s.error_details()) &&
                   detail.reason() == v1::NOT_LEADER &&
