@@ -72,18 +72,21 @@ class RocksSlotExport : public SlotExport {
     chunk->set_as_of_index(applied_.index);
     chunk->set_frozen(frozen_);
     if (first_) chunk->set_changed_keys(changed_.size());
-    uint64_t bytes = 0;
-    while (bytes < max_bytes && status_.ok()) {
+    Budget budget{max_bytes, 0, chunk};
+    while (status_.ok()) {
+      bool more_room = true;
       if (range_ < ranges_.size()) {
-        bytes += ScanRange(max_bytes - bytes, chunk);
+        more_room = ScanRange(&budget);
       } else if (next_changed_ < changed_.size()) {
-        bytes += AddChanged(changed_[next_changed_++], chunk);
+        more_room = AddChanged(changed_[next_changed_], &budget);
+        if (more_room) ++next_changed_;
       } else if (frozen_ && !sessions_done_) {
-        bytes += AddSessions(max_bytes - bytes, chunk);
+        more_room = AddSessions(&budget);
       } else {
         done_ = true;
         break;
       }
+      if (!more_room) break;
     }
     if (!status_.ok()) return false;
     const bool any = chunk->records_size() > 0 || chunk->sessions_size() > 0;
@@ -93,6 +96,18 @@ class RocksSlotExport : public SlotExport {
   }
 
  private:
+  // Bytes used in the chunk being filled; a chunk takes at least one item.
+  struct Budget {
+    uint64_t max = 0;
+    uint64_t used = 0;
+    internal::ExportChunk* chunk = nullptr;
+
+    bool Fits(uint64_t size) const {
+      return (chunk->records_size() == 0 && chunk->sessions_size() == 0) ||
+             used + size <= max;
+    }
+  };
+
   rocksdb::ReadOptions Options() const {
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot_;
@@ -100,101 +115,108 @@ class RocksSlotExport : public SlotExport {
     return ro;
   }
 
-  // Appends live records of the current range; advances to the next
-  // range when it is exhausted.
-  uint64_t ScanRange(uint64_t budget, internal::ExportChunk* chunk) {
+  static uint64_t RecordSize(std::string_view key, const ValueRecord& record) {
+    return key.size() + record.value.size() + 24;
+  }
+
+  // Appends live records of the current range; false when the chunk is
+  // full (the range resumes next time), true when the range is done.
+  bool ScanRange(Budget* budget) {
     const KeyRange& range = ranges_[range_];
     if (!iterator_) {
       iterator_.reset(
           engine_->db()->NewIterator(Options(), engine_->cf(Column::kData)));
       iterator_->Seek(range.begin);
     }
-    uint64_t bytes = 0;
-    for (; iterator_->Valid() && iterator_->key().compare(range.end) < 0 &&
-           bytes < budget;
+    for (; iterator_->Valid() && iterator_->key().compare(range.end) < 0;
          iterator_->Next()) {
       ValueRecord record;
       if (!DecodeValueRecord(iterator_->value().ToStringView(), &record)) {
         status_ = DataLoss("corrupt value record in the export image");
-        return bytes;
+        return false;
       }
       if (record.ExpiredAt(applied_.clock_ms)) continue;
-      bytes +=
-          AddRecord(UserKey(iterator_->key().ToStringView()), record, chunk);
+      std::string_view key = UserKey(iterator_->key().ToStringView());
+      if (!budget->Fits(RecordSize(key, record))) return false;
+      AddRecord(key, record, budget);
     }
     if (!iterator_->status().ok()) {
       status_ = FromRocks(iterator_->status(), "reading the export image");
-      return bytes;
+      return false;
     }
-    if (!iterator_->Valid() || iterator_->key().compare(range.end) >= 0) {
-      iterator_.reset();
-      ++range_;
-    }
-    return bytes;
+    iterator_.reset();
+    ++range_;
+    return true;
   }
 
-  static uint64_t AddRecord(std::string_view key, const ValueRecord& record,
-                            internal::ExportChunk* chunk) {
-    internal::SlotRecord* r = chunk->add_records();
+  static void AddRecord(std::string_view key, const ValueRecord& record,
+                        Budget* budget) {
+    internal::SlotRecord* r = budget->chunk->add_records();
     r->set_key(std::string(key));
     r->set_value(std::string(record.value));
     r->set_version(record.version);
     r->set_expire_at_ms(record.expire_at_ms);
-    return key.size() + record.value.size() + 24;
+    budget->used += RecordSize(key, record);
   }
 
   // A change-set key: its record when present and live (skipped in round
-  // 0, whose range scan sent it), else a tombstone.
-  uint64_t AddChanged(const std::string& key, internal::ExportChunk* chunk) {
+  // 0, whose range scan sent it), else a tombstone. False when it does
+  // not fit (or on error).
+  bool AddChanged(const std::string& key, Budget* budget) {
     std::string value;
     rocksdb::Status s = engine_->db()->Get(
         Options(), engine_->cf(Column::kData), DataKey(key), &value);
     if (!s.ok() && !s.IsNotFound()) {
       status_ = FromRocks(s, "reading the export image");
-      return 0;
+      return false;
     }
     ValueRecord record;
     if (s.ok() && !DecodeValueRecord(value, &record)) {
       status_ = DataLoss("corrupt value record in the export image");
-      return 0;
+      return false;
     }
     if (s.ok() && !record.ExpiredAt(applied_.clock_ms)) {
-      if (after_index_ == 0) return 0;
-      return AddRecord(key, record, chunk);
+      if (after_index_ == 0) return true;
+      if (!budget->Fits(RecordSize(key, record))) return false;
+      AddRecord(key, record, budget);
+      return true;
     }
-    internal::SlotRecord* r = chunk->add_records();
+    if (!budget->Fits(key.size() + 8)) return false;
+    internal::SlotRecord* r = budget->chunk->add_records();
     r->set_key(key);
     r->set_deleted(true);
-    return key.size() + 8;
+    budget->used += key.size() + 8;
+    return true;
   }
 
-  uint64_t AddSessions(uint64_t budget, internal::ExportChunk* chunk) {
+  // False when the chunk is full before the sessions are done.
+  bool AddSessions(Budget* budget) {
     auto* cf = engine_->cf(Column::kSessions);
     if (!iterator_) {
       iterator_.reset(engine_->db()->NewIterator(Options(), cf));
       iterator_->Seek("c");
     }
-    uint64_t bytes = 0;
-    for (; iterator_->Valid() && iterator_->key().starts_with("c") &&
-           bytes < budget;
+    for (; iterator_->Valid() && iterator_->key().starts_with("c");
          iterator_->Next()) {
       if (iterator_->key().size() != 9) {
         status_ = DataLoss("corrupt session key in the export image");
-        return bytes;
+        return false;
       }
-      internal::SessionRecord* r = chunk->add_sessions();
+      const uint64_t size = iterator_->value().size() + 16;
+      if (!budget->Fits(size)) return false;
+      internal::SessionRecord* r = budget->chunk->add_sessions();
       r->set_client_id(
           DecodeBigEndian(iterator_->key().ToStringView().substr(1)));
       r->set_stored(iterator_->value().ToString());
-      bytes += iterator_->value().size() + 16;
+      budget->used += size;
     }
     if (!iterator_->status().ok()) {
       status_ = FromRocks(iterator_->status(), "reading sessions");
-    } else if (!iterator_->Valid() || !iterator_->key().starts_with("c")) {
-      iterator_.reset();
-      sessions_done_ = true;
+      return false;
     }
-    return bytes;
+    iterator_.reset();
+    sessions_done_ = true;
+    return true;
   }
 
   Engine* const engine_;

@@ -102,6 +102,13 @@ inline RoundResult CopyRound(Node& from, Node& to, uint64_t id, uint32_t slot,
   internal::ExportChunk chunk;
   while ((*image)->NextChunk(chunk_bytes, &chunk)) {
     if (round.chunks++ == 0) round.changed = chunk.changed_keys();
+    uint64_t bytes = 0;  // a lower bound of the export's own accounting
+    for (const auto& r : chunk.records()) {
+      bytes += r.key().size() + r.value().size() + 8;
+    }
+    if (chunk.records_size() > 1) {
+      EXPECT_LE(bytes, chunk_bytes);
+    }
     round.as_of = chunk.as_of_index();
     round.frozen = chunk.frozen();
     internal::SlotCommand cmd;
