@@ -141,7 +141,8 @@ StatusOr<Command> ParsePlayground(const ParsedFlags& f) {
   PlaygroundCommand c;
   if (f.positional.size() == 1 && f.positional[0] == "scale") {
     c.action = PlaygroundCommand::Action::kScale;
-    for (const char* fixed : {"replicas", "controllers", "port"}) {
+    for (const char* fixed :
+         {"replicas", "controllers", "port", "slot-count"}) {
       if (f.Has(fixed)) {
         return InvalidArgument(std::string("playground scale: --") + fixed +
                                " is fixed when the playground starts");
@@ -167,6 +168,12 @@ StatusOr<Command> ParsePlayground(const ParsedFlags& f) {
   }
   auto port = IntFlag(f, "port", c.base_port, 1, 65535 - *replicas + 1);
   if (!port.ok()) return port.status();
+  auto slots = IntFlag(f, "slot-count", c.slot_count, 0, 65536);
+  if (!slots.ok()) return slots.status();
+  if ((*slots & (*slots - 1)) != 0) {
+    return InvalidArgument("--slot-count must be a power of two");
+  }
+  c.slot_count = *slots;
   c.shards = *shards;
   c.replicas = *replicas;
   c.controllers = *controllers;
@@ -295,7 +302,12 @@ const std::vector<CommandSpec>& Commands() {
       {"member", {}, ParseMember},
       {"leader", {}, ParseLeader},
       {"playground",
-       {{"shards"}, {"replicas"}, {"controllers"}, {"data-dir"}, {"port"}},
+       {{"shards"},
+        {"replicas"},
+        {"controllers"},
+        {"data-dir"},
+        {"port"},
+        {"slot-count"}},
        ParsePlayground},
       {"bench",
        {{"clients"},

@@ -73,6 +73,8 @@ struct PlaygroundCommand {
   int replicas = 3;
   // Controller replicas: 1 or 3; 0 = one unsharded shard, no controller.
   int controllers = 1;
+  // Slots of a new cluster (0 = the controller's default, 4096).
+  int slot_count = 0;
   std::string data_dir = "playground-data";
   int base_port = 7001;
 };

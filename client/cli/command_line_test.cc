@@ -138,6 +138,11 @@ TEST(CommandLineTest, Playground) {
   EXPECT_FALSE(
       Parse({"playground", "scale", "--shards", "2", "--port", "1"}).ok());
   EXPECT_FALSE(Parse({"playground", "grow"}).ok());
+  EXPECT_EQ(Expect<PlaygroundCommand>(
+                Parse({"playground", "--shards", "2", "--slot-count", "64"}))
+                .slot_count,
+            64);
+  EXPECT_FALSE(Parse({"playground", "--slot-count", "48"}).ok());
   EXPECT_FALSE(Parse({"playground", "--replicas", "0"}).ok());
 }
 

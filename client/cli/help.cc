@@ -96,7 +96,8 @@ assigns the slots, prints "endpoints: ..." (the controller first) and runs
 until Ctrl-C or SIGTERM, then stops the nodes. Data and logs are in DIR
 (default ./playground-data), with the cluster layout in DIR/layout; started
 again on the same DIR, the same cluster comes back from its data.
---controllers 0 runs one unsharded shard without a controller.
+--controllers 0 runs one unsharded shard without a controller;
+--slot-count N sets a new cluster's slots (a power of two, default 4096).
 `playground scale` asks the playground running on DIR to add or drain and
 remove shards (moving their slots online) and shows the progress.
 shardkv-node is looked up next to this binary, or at $SHARDKV_NODE_BIN.
