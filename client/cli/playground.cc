@@ -73,7 +73,7 @@ StatusOr<PlaygroundLayout> ChooseLayout(const PlaygroundCommand& command,
   int controllers = command.controllers;
   if (fs::exists(dir + "/node-1")) controllers = 0;
   return InitialLayout(controllers == 0 ? 1 : command.shards, command.replicas,
-                       controllers, command.base_port);
+                       controllers, command.base_port, command.slot_count);
 }
 
 int WaitSignal(const sigset_t& set, milliseconds timeout) {

@@ -67,6 +67,10 @@ Status LocalProcesses::StartLocked(const Key& key, const PlaygroundProcess& p) {
   if (p.join) args.push_back("--join");
   if (key.first == 0) {
     args.insert(args.end(), {"--role", "controller"});
+    if (layout_.slot_count > 0) {
+      args.insert(args.end(),
+                  {"--slot-count", std::to_string(layout_.slot_count)});
+    }
   } else if (layout_.sharded()) {
     std::string controllers;
     for (const auto& a : layout_.ControllerAddresses()) {

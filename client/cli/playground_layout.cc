@@ -34,6 +34,9 @@ std::vector<std::string> PlaygroundLayout::AllAddresses() const {
 std::string EncodeLayout(const PlaygroundLayout& layout) {
   std::string out = "replicas " + std::to_string(layout.replicas) + "\n" +
                     "next-port " + std::to_string(layout.next_port) + "\n";
+  if (layout.slot_count > 0) {
+    out += "slot-count " + std::to_string(layout.slot_count) + "\n";
+  }
   for (const auto& c : layout.controllers) {
     out += "controller " + std::to_string(c.id) + " " + c.address + "\n";
   }
@@ -63,6 +66,8 @@ StatusOr<PlaygroundLayout> DecodeLayout(const std::string& text) {
       ok = static_cast<bool>(fields >> layout.replicas) && layout.replicas > 0;
     } else if (kind == "next-port") {
       ok = static_cast<bool>(fields >> layout.next_port);
+    } else if (kind == "slot-count") {
+      ok = static_cast<bool>(fields >> layout.slot_count);
     } else if (kind == "controller") {
       PlaygroundProcess c;
       ok = static_cast<bool>(fields >> c.id >> c.address) && c.id > 0;
@@ -119,8 +124,9 @@ Status SaveLayout(const std::string& dir, const PlaygroundLayout& layout) {
 }
 
 PlaygroundLayout InitialLayout(int shards, int replicas, int controllers,
-                               int base_port) {
+                               int base_port, int slot_count) {
   PlaygroundLayout layout;
+  layout.slot_count = slot_count;
   layout.replicas = replicas;
   int port = base_port;
   for (int c = 1; c <= controllers; ++c) {

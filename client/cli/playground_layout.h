@@ -5,6 +5,7 @@
 //
 //   replicas 3          replicas per shard
 //   next-port 7011      where the next new process listens
+//   slot-count 64       the controller's --slot-count (absent: default)
 //   controller 1 127.0.0.1:7001
 //   replica 2 1 127.0.0.1:7005 [join]   shard, replica id, address
 //
@@ -31,6 +32,7 @@ struct PlaygroundProcess {
 struct PlaygroundLayout {
   int replicas = 3;
   int next_port = 7001;
+  int slot_count = 0;  // 0 = the controller's default
   std::vector<PlaygroundProcess> controllers;
   std::map<uint32_t, std::vector<PlaygroundProcess>> shards;
 
@@ -50,6 +52,6 @@ Status SaveLayout(const std::string& dir, const PlaygroundLayout& layout);
 
 // A new playground: controllers on BASE.., then each shard's replicas.
 PlaygroundLayout InitialLayout(int shards, int replicas, int controllers,
-                               int base_port);
+                               int base_port, int slot_count = 0);
 
 }  // namespace shardkv::cli

@@ -50,8 +50,9 @@ class Playground {
       close(fds[0]);
       setenv("SHARDKV_NODE_BIN", SHARDKV_NODE, 1);
       execl(SHARDKV_CLI, SHARDKV_CLI, "playground", "--shards", "2",
-            "--replicas", "1", "--controllers", "1", "--data-dir", dir.c_str(),
-            "--port", std::to_string(port).c_str(), nullptr);
+            "--replicas", "1", "--controllers", "1", "--slot-count", "64",
+            "--data-dir", dir.c_str(), "--port", std::to_string(port).c_str(),
+            nullptr);
       _exit(127);
     }
     close(fds[1]);
