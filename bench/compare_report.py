@@ -109,7 +109,7 @@ set ylabel 'operations/s'
 set logscale y
 set yrange [100:*]
 set grid ytics
-set key top left
+set key outside bottom center horizontal
 set title 'shardkv vs etcd vs Redis, {params["clients"]} clients, {params["value_size"]}-byte values ({now})'
 plot '{data}' using 2:xtic(1) title 'shardkv (1 shard x 3)', '' using 3 title 'etcd (3 members)', '' using 4 title 'redis (1, no persistence)'
 """
