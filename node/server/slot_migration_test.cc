@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -131,18 +132,23 @@ class SlotMigrationTest : public ::testing::Test {
 
   // Copies one export round from shard 1 to shard 2 (one Import per
   // chunk); returns as_of_index.
-  uint64_t CopyRound(uint64_t after, bool* frozen) {
+  uint64_t CopyRound(uint64_t after, bool* frozen,
+                     uint64_t chunk_bytes = 4096) {
     internal::ExportSlotRequest request;
     request.set_migration_id(kMigration);
     request.set_slot(kSlot);
     request.set_after_index(after);
-    request.set_max_chunk_bytes(4096);
+    request.set_max_chunk_bytes(chunk_bytes);
     grpc::ClientContext context;
     Deadline(&context, 20000);
     auto reader = nodes_[1].control->ExportSlot(&context, request);
     internal::ExportChunk chunk;
     uint64_t as_of = 0;
-    while (reader->Read(&chunk)) {
+    while (true) {
+      auto t0 = std::chrono::steady_clock::now();
+      if (!reader->Read(&chunk)) break;
+      auto t1 = std::chrono::steady_clock::now();
+      read_seconds_ += std::chrono::duration<double>(t1 - t0).count();
       as_of = chunk.as_of_index();
       *frozen = chunk.frozen();
       internal::ImportRecords import;
@@ -151,6 +157,9 @@ class SlotMigrationTest : public ::testing::Test {
       *import.mutable_records() = chunk.records();
       *import.mutable_sessions() = chunk.sessions();
       Step(2, &internal::ShardControl::Stub::Import, import);
+      import_seconds_ +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t1)
+              .count();
     }
     grpc::Status s = reader->Finish();
     EXPECT_TRUE(s.ok()) << s.error_message();
@@ -159,6 +168,8 @@ class SlotMigrationTest : public ::testing::Test {
 
   std::unique_ptr<test::TempDir> dir_;
   std::map<uint32_t, Node> nodes_;
+  double read_seconds_ = 0;    // waiting for export chunks
+  double import_seconds_ = 0;  // waiting for imports to apply
 };
 
 TEST_F(SlotMigrationTest, MoveOneSlotByHandWhileWriting) {
@@ -296,6 +307,49 @@ TEST_F(SlotMigrationTest, MoveOneSlotByHandWhileWriting) {
     EXPECT_TRUE(reason == v1::SLOT_MIGRATING || reason == v1::WRONG_SHARD)
         << "unexpected error reason " << reason << " (" << count << "x)";
   }
+}
+
+// A measurement, not a check (run with --gtest_also_run_disabled_tests):
+// export + import throughput of one slot holding about 50 MiB.
+TEST_F(SlotMigrationTest, DISABLED_MeasureMoving50MiB) {
+  internal::AssignSlots assign;
+  assign.set_epoch(1);
+  assign.set_slot_count(kCount);
+  for (uint32_t s = 0; s < kCount; ++s) assign.add_slots(s);
+  Step(1, &internal::ShardControl::Stub::Assign, assign);
+  const std::string value(64 << 10, 'v');
+  uint64_t bytes = 0;
+  for (int i = 0; bytes < (50ull << 20); ++i) {
+    ASSERT_TRUE(Set(1, KeyOf(kSlot, i), value).ok());
+    bytes += value.size();
+  }
+  internal::BeginImport begin_import;
+  begin_import.set_migration_id(kMigration);
+  begin_import.set_slot(kSlot);
+  begin_import.set_slot_count(kCount);
+  Step(2, &internal::ShardControl::Stub::StartImport, begin_import);
+  internal::BeginExport begin_export;
+  begin_export.set_migration_id(kMigration);
+  begin_export.set_slot(kSlot);
+  Step(1, &internal::ShardControl::Stub::StartExport, begin_export);
+  auto start = std::chrono::steady_clock::now();
+  bool frozen = false;
+  CopyRound(0, &frozen, 1 << 20);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::printf(
+      "moved %.1f MiB in %.2f s: %.1f MiB/s (%.2f s reading the export, "
+      "%.2f s importing, one chunk at a time)\n",
+      bytes / 1048576.0, seconds, bytes / 1048576.0 / seconds, read_seconds_,
+      import_seconds_);
+  v1::GetResponse got;
+  internal::ActivateSlot activate;
+  activate.set_migration_id(kMigration);
+  activate.set_slot(kSlot);
+  Step(2, &internal::ShardControl::Stub::Activate, activate);
+  ASSERT_TRUE(Get(2, KeyOf(kSlot, 0), &got).ok());
+  EXPECT_EQ(got.value(), value);
 }
 
 }  // namespace
