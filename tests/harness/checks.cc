@@ -4,7 +4,7 @@
 
 #include "client/endpoint_set.h"
 #include "client/error_detail.h"
-#include "client/kv_client.h"
+#include "client/routing_client.h"
 #include "testing/lincheck/checker.h"
 #include "testing/lincheck/history_json.h"
 
@@ -13,10 +13,10 @@ namespace shardkv::test {
 Status RecordFinalReads(const std::vector<std::string>& endpoints,
                         const std::vector<std::string>& keys,
                         lincheck::History* history) {
-  client::ClientOptions co;
+  client::RoutingClientOptions co;
   co.endpoints = endpoints;
   co.timeout = std::chrono::milliseconds(10000);
-  auto client = client::Client::Create(std::move(co));
+  auto client = client::RoutingClient::Create(std::move(co));
   if (!client.ok()) return client.status();
   for (const std::string& key : keys) {
     auto id = history->BeginOp(0, lincheck::GetInput(key));

@@ -157,6 +157,7 @@ StatusOr<v1::SlotMap> ShardedCluster::JoinShard(uint32_t id) {
   request.set_shard_id(id);
   ShardCluster& group = shard(id);
   for (NodeId n : group.ids()) {
+    if (!group.IsRunning(n)) continue;  // replaced or removed identities
     v1::Member* m = request.add_members();
     m->set_id(n);
     m->set_address(group.address(n));

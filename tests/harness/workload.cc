@@ -20,12 +20,13 @@ Workload::Workload(std::vector<std::string> endpoints, WorkloadOptions options,
 Workload::~Workload() { Stop(); }
 
 Status Workload::Start() {
-  client::ClientOptions co;
+  client::RoutingClientOptions co;
   co.endpoints = endpoints_;
-  co.timeout = options_.op_timeout;
+  co.timeout = std::max(options_.op_timeout, std::chrono::milliseconds(5000));
   co.retry.attempt_timeout =
       std::min(options_.op_timeout, std::chrono::milliseconds(1000));
-  auto client = client::Client::Create(std::move(co));
+  co.spread_stale_reads = true;
+  auto client = client::RoutingClient::Create(std::move(co));
   if (!client.ok()) return client.status();
   client_ = std::move(client).value();
   stop_ = false;
@@ -53,11 +54,15 @@ std::vector<std::string> Workload::Keys() const {
   for (int i = 0; i < options_.cold_keys; ++i) {
     keys.push_back(options_.key_prefix + "-cold-" + std::to_string(i));
   }
+  for (int i = 0; i < options_.ttl_keys; ++i) {
+    keys.push_back(options_.key_prefix + "-ttl-" + std::to_string(i));
+  }
   return keys;
 }
 
 WorkloadCounts Workload::Counts() const {
-  return WorkloadCounts{ok_.load(), condition_failed_.load(), unknown_.load()};
+  return WorkloadCounts{ok_.load(), condition_failed_.load(), unknown_.load(),
+                        unrecorded_.load()};
 }
 
 void Workload::Run(int thread_index) {
@@ -67,6 +72,14 @@ void Workload::Run(int thread_index) {
   std::map<std::string, uint64_t> known_version;
   uint64_t next_value = 0;
   while (!stop_) {
+    if (options_.ttl_keys > 0 && unit(rng) < options_.ttl_fraction) {
+      RunTtlOrStale(client, rng, /*ttl=*/true);
+      continue;
+    }
+    if (unit(rng) < options_.read_fraction * options_.stale_read_fraction) {
+      RunTtlOrStale(client, rng, /*ttl=*/false);
+      continue;
+    }
     std::string key;
     if (options_.cold_keys == 0 ||
         (options_.hot_keys > 0 && unit(rng) < options_.hot_fraction)) {
@@ -99,6 +112,30 @@ void Workload::Run(int thread_index) {
       version = RecordDelete(client, key, Condition::kIfVersion, expected);
     }
   }
+}
+
+void Workload::RunTtlOrStale(int client, std::mt19937_64& rng, bool ttl) {
+  ++unrecorded_;
+  if (!ttl) {
+    int n = options_.hot_keys + options_.cold_keys;
+    if (n == 0) return;
+    std::string key = Keys()[rng() % n];
+    (void)client_->Get(key, client::Consistency::kStale);
+    return;
+  }
+  std::string key =
+      options_.key_prefix + "-ttl-" + std::to_string(rng() % options_.ttl_keys);
+  client::SetOptions so;
+  so.ttl = std::chrono::milliseconds(100 + rng() % 1900);
+  // Recorded with has_ttl: the checker skips the key but the history shows
+  // what happened to it.
+  lincheck::OpInput input =
+      lincheck::SetInput(key, "ttl-" + std::to_string(client));
+  input.has_ttl = true;
+  auto id = history_->BeginOp(client, input);
+  auto r = client_->Set(key, input.value, so);
+  history_->EndOp(
+      id, r.ok() ? lincheck::SetOk(r->version) : lincheck::UnknownOutcome());
 }
 
 uint64_t Workload::RecordGet(int client, const std::string& key) {
