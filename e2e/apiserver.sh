@@ -92,6 +92,7 @@ contexts:
     namespace: default
 current-context: shardkv-test
 EOF
+  chmod 600 "$dir/kubeconfig"
 }
 
 # Starts a command detached in its own session, its pid in $1, output in $2.

@@ -79,7 +79,7 @@ done
 step "Helm chart"
 expect_ok "helm lint" "$HELM" lint charts/shardkv-operator
 if rendered="$("$HELM" template shardkv-operator charts/shardkv-operator \
-  --namespace shardkv-system --include-crds 2>&1)"; then
+  --namespace shardkv-system --include-crds --kube-version 1.30.14 2>&1)"; then
   ok "helm template renders"
   expect_ok "helm template output passes --dry-run=server" \
     k apply --dry-run=server -f - <<<"$rendered"
@@ -95,7 +95,7 @@ fi
 step "RBAC: the operator's service account may do what it needs, no more"
 expect_ok "rbac.yaml applies" k apply -f manifests/rbac.yaml
 chart_rules="$("$HELM" template shardkv-operator charts/shardkv-operator \
-  --show-only templates/clusterrole.yaml |
+  --kube-version 1.30.14 --show-only templates/clusterrole.yaml |
   k create --dry-run=client -o jsonpath='{.rules}' -f - 2>&1)"
 if [ "$chart_rules" = "$(k get clusterrole shardkv-operator -o jsonpath='{.rules}')" ]; then
   ok "chart ClusterRole rules equal manifests/rbac.yaml's"
