@@ -155,6 +155,7 @@ void Orchestrator::Report(const Intent& intent, const v1::SlotMap* map) {
       in_flight += 1;
       p.bytes_moved += m.bytes_copied();
     }
+    p.in_flight = in_flight;
     p.slots_total =
         std::max(ParamU64(intent, "planned"), p.slots_moved + in_flight);
   }

@@ -43,6 +43,7 @@ struct Progress {
   uint64_t slots_moved = 0;
   uint64_t slots_total = 0;
   uint64_t bytes_moved = 0;
+  uint64_t in_flight = 0;  // migrations running now
 };
 
 struct WorkflowOptions {

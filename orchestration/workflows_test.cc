@@ -109,6 +109,10 @@ TEST(OrchestratorTest, ScaleOutMovesSlotsAndReportsProgress) {
   EXPECT_EQ(last.slots_moved, SlotsOwnedBy(cluster.map(), 3));
   EXPECT_EQ(last.slots_total, last.slots_moved);
   EXPECT_EQ(last.bytes_moved, 1000 * last.slots_moved);
+  EXPECT_EQ(last.in_flight, 0u);
+  bool saw_in_flight = false;
+  for (const Progress& p : seen) saw_in_flight |= p.in_flight > 0;
+  EXPECT_TRUE(saw_in_flight);
 }
 
 TEST(OrchestratorTest, ScaleInDrainsRemovesAndDeletes) {

@@ -2,7 +2,8 @@
 // that `shardkv playground scale` talks to, one request per connection.
 // Line protocol:
 //   client -> "scale N\n"
-//   server -> "progress STEP SLOTS_MOVED SLOTS_TOTAL BYTES_MOVED\n"...,
+//   server -> "progress STEP MOVED TOTAL BYTES IN_FLIGHT\n"... (slots moved
+//             and to move, bytes moved, migrations running),
 //             "note TEXT\n"..., then "done TEXT\n" or "error TEXT\n".
 // The client closing the connection (Ctrl-C) asks to cancel; the handler
 // sees it through ControlConnection::PeerGone().

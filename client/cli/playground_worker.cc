@@ -40,19 +40,19 @@ Workflows::Workflows(LocalProcesses& processes, const std::string& dir,
       intents(dir + "/intent") {
   orch::WorkflowOptions options;
   options.abort_requested = [&stop] { return stop.load(); };
-  options.on_progress =
-      [conn, last = std::string()](const orch::Progress& p) mutable {
-        std::string line = "progress " + p.workflow + ":" + p.step + " " +
-                           std::to_string(p.slots_moved) + " " +
-                           std::to_string(p.slots_total) + " " +
-                           std::to_string(p.bytes_moved);
-        if (line == last) return;
-        last = line;
-        if (conn != nullptr) conn->Send(line);
-        if (p.slots_total == 0) {
-          std::cerr << "playground: " << p.workflow << ": " << p.step << "\n";
-        }
-      };
+  options.on_progress = [conn, last = std::string()](
+                            const orch::Progress& p) mutable {
+    std::string line =
+        "progress " + p.workflow + ":" + p.step + " " +
+        std::to_string(p.slots_moved) + " " + std::to_string(p.slots_total) +
+        " " + std::to_string(p.bytes_moved) + " " + std::to_string(p.in_flight);
+    if (line == last) return;
+    last = line;
+    if (conn != nullptr) conn->Send(line);
+    if (p.slots_total == 0) {
+      std::cerr << "playground: " << p.workflow << ": " << p.step << "\n";
+    }
+  };
   if (conn != nullptr) {
     options.cancel_requested = [conn] { return conn->PeerGone(); };
   }
