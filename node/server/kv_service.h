@@ -1,6 +1,10 @@
 // KvService: the public shardkv.v1.KV service on the gRPC callback API.
 // Validates requests (limits give INVALID_ARGUMENT with the limit and the
 // actual size) and hands them to the Replica; never blocks a gRPC thread.
+// Keys of slots this shard does not serve get FAILED_PRECONDITION +
+// WRONG_SHARD (with the shard's epoch) or UNAVAILABLE + SLOT_MIGRATING:
+// checked before proposing (fail fast) and, authoritatively, when the
+// write is applied or, for a read, together with the read.
 //
 // Thread-safety: thread-safe (stateless besides the replica).
 #pragma once
