@@ -456,5 +456,51 @@ TEST(ControllerTest, SourceLeaderKilledMidCopyLosesNoKey) {
   ASSERT_TRUE(one->Restart(*leader).ok());
 }
 
+// One slot holding ~16 MB moves between shards; reports the copy rate.
+TEST(ControllerTest, LoadedSlotMovesWithEveryKey) {
+  auto controller = StartController(1);
+  auto one = StartShard(1, 1);
+  auto two = StartShard(2, 1);
+  ASSERT_TRUE(controller && one && two);
+  ControllerHandle ctl(controller->addresses());
+  ctl.WaitFor("the map",
+              [](const v1::SlotMap& m) { return m.slot_count() == kSlots; });
+  v1::SlotMap map = JoinAndAssign(ctl, *one, *two);
+  RoutedKv kv(&ctl);
+  constexpr uint32_t kSlot = 3;
+  constexpr size_t kValueBytes = 8192;
+  std::vector<std::string> keys;
+  for (int i = 0; keys.size() < 2000; ++i) {
+    std::string key = "loaded-" + std::to_string(i);
+    if (SlotOf(key, kSlots) == kSlot) keys.push_back(key);
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    grpc::Status s = kv.Set(keys[i], ValueOf(static_cast<int>(i), kValueBytes));
+    ASSERT_TRUE(s.ok()) << keys[i] << ": " << s.error_message();
+  }
+  v1::MoveSlotRequest move;
+  move.set_slot(kSlot);
+  move.set_to_shard(map.slot_owner(kSlot) == 1 ? 2 : 1);
+  v1::MoveSlotResponse moved;
+  auto start = Clock::now();
+  ASSERT_TRUE(ctl.Call(&v1::Controller::Stub::MoveSlot, move, &moved).ok());
+  map = ctl.WaitFor("the loaded slot moved", [&](const v1::SlotMap& m) {
+    return Settled(m) && m.slot_owner(kSlot) == move.to_shard();
+  });
+  int64_t ms = MillisSince(start);
+  EXPECT_EQ(map.totals().keys_moved(), keys.size());
+  std::cout << "[measured] moved one slot of " << keys.size() << " keys, "
+            << map.totals().bytes_moved() << " bytes in " << ms << " ms ("
+            << map.totals().bytes_moved() / 1000.0 / std::max<int64_t>(ms, 1)
+            << " MB/s)\n";
+  for (size_t i = 0; i < keys.size(); ++i) {
+    v1::GetResponse r;
+    grpc::Status s = kv.Get(keys[i], &r);
+    ASSERT_TRUE(s.ok()) << keys[i] << ": " << s.error_message();
+    ASSERT_TRUE(r.found()) << keys[i] << " lost";
+    ASSERT_EQ(r.value(), ValueOf(static_cast<int>(i), kValueBytes));
+  }
+}
+
 }  // namespace
 }  // namespace shardkv::test
