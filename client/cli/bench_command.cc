@@ -99,6 +99,13 @@ StatusOr<bench::WorkloadOptions> MakeWorkload(const BenchCommand& command) {
   return wo;
 }
 
+std::string LoopDescription(double rate) {
+  if (rate <= 0) return "closed loop";
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "open loop at %.0f ops/s", rate);
+  return buf;
+}
+
 }  // namespace
 
 int RunBench(const GlobalOptions& global, const BenchCommand& command) {
@@ -132,9 +139,7 @@ int RunBench(const GlobalOptions& global, const BenchCommand& command) {
       command.target.c_str(), wo->name.c_str(), wo->read_ratio,
       wo->update_ratio, wo->insert_ratio, wo->rmw_ratio,
       bench::DistributionName(wo->distribution), command.clients,
-      command.rate > 0
-          ? ("open loop at " + std::to_string(command.rate) + " ops/s").c_str()
-          : "closed loop",
+      LoopDescription(command.rate).c_str(),
       FormatDuration(command.duration).c_str(),
       FormatDuration(command.warmup).c_str(),
       static_cast<unsigned long long>(command.value_size),
