@@ -20,7 +20,8 @@
 // WatchMap stream (reconnects with backoff) and refreshed on demand:
 //   WRONG_SHARD      refresh at once when the shard knows a newer epoch than
 //                    ours, else after a short delay; retry at the new owner;
-//   SLOT_MIGRATING   back off, re-resolve the slot, retry;
+//   SLOT_MIGRATING   back off (at most 50 ms: a freeze lasts milliseconds),
+//                    re-resolve the slot, retry;
 //   unreachable      every replica of the owner tried: refresh, back off,
 //                    retry.
 // All of it within the caller's deadline. A write keeps one RequestId for

@@ -21,6 +21,15 @@ void SleepAtMost(std::chrono::milliseconds d, Clock::time_point deadline) {
   std::this_thread::sleep_until(std::min(Clock::now() + d, deadline));
 }
 
+// A freeze lasts milliseconds: polling for its end with the general
+// backoff (up to a second) would add most of a second to the call.
+RetryPolicy SlotMigratingPolicy(RetryPolicy policy) {
+  policy.max_backoff =
+      std::min(policy.max_backoff, std::chrono::milliseconds(50));
+  policy.initial_backoff = std::min(policy.initial_backoff, policy.max_backoff);
+  return policy;
+}
+
 Status GaveUpAtDeadline(const Status& last) {
   Code code = last.code() == Code::kUnavailable ? Code::kUnavailable
                                                 : Code::kDeadlineExceeded;
@@ -91,6 +100,7 @@ CallOutcome ShardRouter::RouteCall(std::string_view key, Route route,
   bool in_doubt = false;
   bool refreshed_unassigned = false;
   int backoffs = 0;
+  int migrating_backoffs = 0;
   while (Clock::now() < deadline) {
     std::shared_ptr<const v1::SlotMap> map = cache_.Current();
     uint32_t slot = SlotOf(key, map->slot_count());
@@ -138,7 +148,9 @@ CallOutcome ShardRouter::RouteCall(std::string_view key, Route route,
         continue;
       case v1::SLOT_MIGRATING:
         ++slot_migrating_;
-        SleepAtMost(BackoffDelay(options_.retry, backoffs++), deadline);
+        SleepAtMost(BackoffDelay(SlotMigratingPolicy(options_.retry),
+                                 migrating_backoffs++),
+                    deadline);
         // The cut-over may have switched the owner meanwhile.
         if (!watcher_) (void)RefreshMap(tried_at, deadline);
         continue;

@@ -119,12 +119,14 @@ void PrintReplicas(client::AdminClient& admin,
                        : s->role() == v1::ROLE_LEARNER  ? "learner"
                        : s->role() == v1::ROLE_FOLLOWER ? "follower"
                                                         : "candidate";
-    std::printf("  %-4llu %-22s %-10s %-6llu %-9llu %-6llu %s\n",
+    // The controller's replicas hold the map itself: no slot epoch.
+    std::string epoch =
+        s->node_role() == "controller" ? "-" : std::to_string(s->slot_epoch());
+    std::printf("  %-4llu %-22s %-10s %-6llu %-9llu %-6s %s\n",
                 static_cast<unsigned long long>(s->id()), address.c_str(), role,
                 static_cast<unsigned long long>(s->term()),
                 static_cast<unsigned long long>(s->applied_index()),
-                static_cast<unsigned long long>(s->slot_epoch()),
-                s->ready() ? "yes" : "no");
+                epoch.c_str(), s->ready() ? "yes" : "no");
   }
 }
 
@@ -198,7 +200,7 @@ void PrintClusterStatus(const GlobalOptions& global,
     for (const v1::Member& m : shard.members()) {
       if (!m.address().empty()) addresses.push_back(m.address());
     }
-    std::printf("\nshard %u  %s  %llu slots  %d members\n", shard.id(),
+    std::printf("\nshard %u  %s  %llu slots  %d replica(s)\n", shard.id(),
                 StateName(shard.state()),
                 static_cast<unsigned long long>(SlotsOwnedBy(map, shard.id())),
                 shard.members_size());
@@ -216,14 +218,14 @@ int RunMap(const GlobalOptions& global) {
   if (!c.ok()) return Fail(c.status());
   const v1::SlotMap& map = c->map;
   PrintMapHeader(map);
-  std::printf("%-6s %-9s %-6s %s\n", "SHARD", "STATE", "SLOTS", "RANGES");
+  std::printf("%-6s %-10s %-6s %s\n", "SHARD", "STATE", "SLOTS", "RANGES");
   for (const v1::Shard& shard : map.shards()) {
-    std::printf("%-6u %-9s %-6llu %s\n", shard.id(), StateName(shard.state()),
+    std::printf("%-6u %-10s %-6llu %s\n", shard.id(), StateName(shard.state()),
                 static_cast<unsigned long long>(SlotsOwnedBy(map, shard.id())),
                 SlotRanges(map, shard.id()).c_str());
   }
   if (SlotsOwnedBy(map, 0) > 0) {
-    std::printf("%-6s %-9s %-6llu %s\n", "-", "unassigned",
+    std::printf("%-6s %-10s %-6llu %s\n", "-", "unassigned",
                 static_cast<unsigned long long>(SlotsOwnedBy(map, 0)),
                 SlotRanges(map, 0).c_str());
   }
@@ -330,15 +332,21 @@ int RunSlotMove(const GlobalOptions& global, const SlotMoveCommand& command) {
   if (!command.wait) return kExitOk;
   ProgressBar bar(stderr);
   uint64_t migration_id = m.id();
-  auto final_map = WaitForMigrations(
-      *c->controller, c->map, 1,
-      [migration_id](const v1::SlotMap& map) {
-        for (const v1::Migration& x : map.migrations()) {
-          if (x.id() == migration_id) return false;
-        }
-        return true;
-      },
-      &bar);
+  uint32_t slot = command.slot;
+  uint32_t to = command.to_shard;
+  // The map we hold predates the migration: it is over once we have seen
+  // it in a map and then no longer, or the slot is at the target.
+  bool seen = false;
+  auto over = [&](const v1::SlotMap& map) {
+    for (const v1::Migration& x : map.migrations()) {
+      if (x.id() == migration_id) {
+        seen = true;
+        return false;
+      }
+    }
+    return seen || map.slot_owner(static_cast<int>(slot)) == to;
+  };
+  auto final_map = WaitForMigrations(*c->controller, c->map, 1, over, &bar);
   if (!final_map.ok()) return Fail(final_map.status());
   uint32_t owner = final_map->slot_owner(static_cast<int>(command.slot));
   if (owner != command.to_shard) {

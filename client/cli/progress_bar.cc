@@ -27,7 +27,8 @@ std::string FormatBytes(uint64_t bytes) {
 std::string RenderProgress(const Progress& p, std::chrono::milliseconds elapsed,
                            int bar_width) {
   uint64_t total = std::max(p.total, p.done);
-  std::string bar(static_cast<size_t>(bar_width), ' ');
+  // Nothing to move is done: a full bar.
+  std::string bar(static_cast<size_t>(bar_width), total == 0 ? '=' : ' ');
   if (total > 0) {
     auto filled = static_cast<size_t>(p.done * bar_width / total);
     std::fill(bar.begin(), bar.begin() + filled, '=');
@@ -36,9 +37,9 @@ std::string RenderProgress(const Progress& p, std::chrono::milliseconds elapsed,
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1fs", elapsed.count() / 1000.0);
   std::string line = "[" + bar + "] " + std::to_string(p.done) + "/" +
-                     (total > 0 ? std::to_string(total) : "?") + " slots  " +
-                     FormatBytes(p.bytes) + " moved  " +
-                     std::to_string(p.in_flight) + " in flight  " + buf;
+                     std::to_string(total) + " slots  " + FormatBytes(p.bytes) +
+                     " moved  " + std::to_string(p.in_flight) + " in flight  " +
+                     buf;
   if (!p.note.empty()) line += "  (" + p.note + ")";
   return line;
 }

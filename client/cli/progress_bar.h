@@ -16,7 +16,7 @@ namespace shardkv::cli {
 
 struct Progress {
   uint64_t done = 0;   // slots moved so far
-  uint64_t total = 0;  // slots to move (0 = unknown)
+  uint64_t total = 0;  // slots to move (0: nothing to move, a full bar)
   uint64_t bytes = 0;  // bytes moved so far (finished + in-flight copies)
   int in_flight = 0;   // migrations running now
   std::string note;    // e.g. "controller unreachable"; "" = none
