@@ -9,7 +9,7 @@
 #
 # For tests of 410 Gone: etcd is compacted every 5 s and PodTemplates bypass
 # the watch cache, so a watch of podtemplates from an old resourceVersion is
-# answered "too old" as soon as the fixture is up (the watch cache would
+# answered "too old" within ~10 s of start (the watch cache would
 # replay every cached event instead).
 #
 # SHARDKV_APISERVER_FLAGS adds kube-apiserver flags.
@@ -35,7 +35,7 @@ usage() { die "usage: $0 up DIR | down DIR"; }
 free_port() {
   local port
   for _ in $(seq 1 100); do
-    port=$((20000 + RANDOM % 20000))
+    port=$((20000 + RANDOM % 12000)) # below Linux's ephemeral 32768+
     if ! ss -Htln "sport = :$port" | grep -q .; then
       echo "$port"
       return
