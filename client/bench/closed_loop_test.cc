@@ -185,7 +185,9 @@ TEST(OpenLoopTest, OffersTheRequestedRate) {
   lo.stop_at = now + milliseconds(600);
   auto result = RunClosedLoop(target, "vv", lo, AnyRead);
   const OpStats& reads = result.ops[0];
-  EXPECT_NEAR(static_cast<double>(reads.ok), 500, 50);
+  // Closed, the same clients would do ~2,500 here; the wide margin is for
+  // loaded CI machines.
+  EXPECT_NEAR(static_cast<double>(reads.ok), 500, 100);
   EXPECT_GE(reads.latency_us.Percentile(0.5), 200u);
   EXPECT_LT(reads.latency_us.Percentile(0.5), 5'000u);
 }
