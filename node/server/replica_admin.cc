@@ -2,6 +2,7 @@
 // two ends of snapshot streaming.
 #include <future>
 
+#include "common/failpoint.h"
 #include "common/log.h"
 #include "node/server/replica.h"
 
@@ -187,7 +188,9 @@ Status Replica::FinishSnapshotInstall(
     state.index = message.snapshot.index;
     state.term = message.snapshot.term;
     state.conf = message.snapshot.conf;
+    SHARDKV_FAILPOINT("snapshot.before_install");
     Status s = shared_sink->Finish(state);
+    SHARDKV_FAILPOINT("snapshot.after_install");
     if (!s.ok()) {
       result->set_value(s);
       return;

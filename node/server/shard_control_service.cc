@@ -4,6 +4,7 @@
 #include <chrono>
 #include <future>
 
+#include "common/failpoint.h"
 #include "node/server/errors.h"
 #include "node/storage/slot_export.h"
 
@@ -62,6 +63,8 @@ grpc::Status ShardControlService::Run(grpc::ServerContext* context,
         "(steps are idempotent)"));
   }
   Outcome outcome = future.get();
+  // Applied, not answered yet: the controller must redo the step.
+  SHARDKV_FAILPOINT("slot.after_apply");
   if (outcome.status.code() == Code::kUnavailable) {
     // Slot commands never apply to UNAVAILABLE: this is the replica saying
     // it lost (or never had) leadership; the outcome is unknown.

@@ -4,6 +4,7 @@
 #include <memory>
 #include <span>
 
+#include "common/failpoint.h"
 #include "node/storage/encoding.h"
 
 namespace shardkv::storage {
@@ -157,10 +158,12 @@ Status RaftLogStore::Save(const std::optional<raft::HardState>& hard_state,
               EncodeHardState(*hard_state));
   }
   lock.unlock();
+  SHARDKV_FAILPOINT("raft.before_persist");
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   rocksdb::Status s = engine_->db()->Write(wo, &batch);
   SHARDKV_RETURN_IF_ERROR(FromRocks(s, "saving raft log entries"));
+  SHARDKV_FAILPOINT("raft.after_persist");
   lock.lock();
   if (hard_state) hard_state_ = *hard_state;
   if (!fresh.empty()) {
