@@ -6,6 +6,7 @@
 # Usage: bench/node_bench.sh [--seconds 10] [--clients 64] [--keys 100000]
 #                            [--value-size 256] [--node-flags "..."]
 # Example: bench/node_bench.sh --node-flags --classic-ready-loop
+# Env: SHARDKV_BUILD_DIR (default build): where bin/shardkv{,-node} are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=10 clients=64 keys=100000 value_size=256 node_flags=""
@@ -19,7 +20,8 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1 (see the top of $0)" >&2; exit 2 ;;
   esac
 done
-[ -x build/bin/shardkv-node ] || scripts/build.sh release >/dev/null
+bin="${SHARDKV_BUILD_DIR:-build}/bin"
+[ -x "$bin/shardkv-node" ] || scripts/build.sh release >/dev/null
 
 dir=$(mktemp -d /tmp/shardkv-bench-XXXXXX)
 base=$((20000 + RANDOM % 20000))
@@ -34,12 +36,12 @@ cleanup() {
 trap cleanup EXIT
 for id in 1 2 3; do
   # shellcheck disable=SC2086
-  build/bin/shardkv-node --id "$id" --listen "127.0.0.1:$((base + id - 1))" \
+  "$bin/shardkv-node" --id "$id" --listen "127.0.0.1:$((base + id - 1))" \
     --peers "$peers" --data-dir "$dir/node-$id" $node_flags \
     >"$dir/node-$id.log" 2>&1 &
   pids+=($!)
 done
-cli=(build/bin/shardkv --endpoints "$endpoints")
+cli=("$bin/shardkv" --endpoints "$endpoints")
 for _ in $(seq 100); do
   "${cli[@]}" status 2>/dev/null | grep -q leader && break
   sleep 0.1
