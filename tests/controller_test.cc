@@ -266,6 +266,17 @@ int64_t MillisSince(Clock::time_point start) {
   return std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
 }
 
+// Waits until a migration has reached COPYING (or later), so a kill lands
+// in the middle of one.
+v1::SlotMap WaitForMigrationUnderWay(ControllerHandle& ctl) {
+  return ctl.WaitFor("a migration under way", [](const v1::SlotMap& m) {
+    for (const v1::Migration& mig : m.migrations()) {
+      if (mig.phase() >= v1::MIGRATION_COPYING) return true;
+    }
+    return false;
+  });
+}
+
 TEST(ControllerTest, JoinRebalanceMoveDrainRemoveKeepsEveryKey) {
   auto controller = StartController(1);
   auto one = StartShard(1, 1);
@@ -372,22 +383,32 @@ TEST(ControllerTest, JoinRebalanceMoveDrainRemoveKeepsEveryKey) {
   std::cout << "[measured] drained shard 2 (" << kKeys
             << " keys over the cluster) in " << MillisSince(start) << " ms\n";
   VerifyKeys(kv, kKeys, 100);
+  // A drain cancelled at once: migrations before the freeze are aborted on
+  // both shards, later ones finish; either way no key is lost.
+  ASSERT_TRUE(ctl.Call(&v1::Controller::Stub::CancelDrain, cancel, &map).ok());
+  ASSERT_TRUE(
+      ctl.Call(&v1::Controller::Stub::Rebalance, v1::RebalanceRequest(), &plan)
+          .ok());
+  ctl.WaitFor("rebalanced again", [](const v1::SlotMap& m) {
+    return Settled(m) && Owned(m, 2) == kSlots / 2;
+  });
+  ASSERT_TRUE(ctl.Call(&v1::Controller::Stub::DrainShard, drain, &map).ok());
+  WaitForMigrationUnderWay(ctl);
+  ASSERT_TRUE(ctl.Call(&v1::Controller::Stub::CancelDrain, cancel, &map).ok());
+  map = ctl.WaitFor("cancelled drain settled", Settled);
+  std::cout << "cancelled drain: " << map.totals().cancelled()
+            << " migrations aborted, shard 2 owns " << Owned(map, 2) << "\n";
+  VerifyKeys(kv, kKeys, 100);
+  ASSERT_TRUE(ctl.Call(&v1::Controller::Stub::DrainShard, drain, &map).ok());
+  map = ctl.WaitFor("shard 2 drained for removal", [](const v1::SlotMap& m) {
+    return Settled(m) && Owned(m, 2) == 0;
+  });
+  VerifyKeys(kv, kKeys, 100);
   ASSERT_TRUE(ctl.Call(&v1::Controller::Stub::RemoveShard, remove, &map).ok());
   EXPECT_EQ(map.shards_size(), 1);
   VerifyKeys(kv, kKeys, 100);
   watch_context.TryCancel();
   watch->Finish();
-}
-
-// Waits until a migration has reached COPYING (or later), so a kill lands
-// in the middle of one.
-v1::SlotMap WaitForMigrationUnderWay(ControllerHandle& ctl) {
-  return ctl.WaitFor("a migration under way", [](const v1::SlotMap& m) {
-    for (const v1::Migration& mig : m.migrations()) {
-      if (mig.phase() >= v1::MIGRATION_COPYING) return true;
-    }
-    return false;
-  });
 }
 
 TEST(ControllerTest, ControllerLeaderKilledMidMigrationResumes) {
@@ -410,6 +431,21 @@ TEST(ControllerTest, ControllerLeaderKilledMidMigrationResumes) {
   map = WaitForMigrationUnderWay(ctl);
   auto leader = controller->WaitForLeader(seconds(5), controller->ids());
   ASSERT_TRUE(leader.ok());
+  // A follower serves the map but refuses mutations with a leader hint.
+  size_t follower = *leader == 1 ? 1 : 0;  // stub index of another replica
+  {
+    grpc::ClientContext context;
+    v1::SlotMap answer;
+    grpc::Status s = ctl.stub(follower)->DrainShard(&context, drain, &answer);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(DetailOf(s).reason(), v1::NOT_LEADER);
+    EXPECT_EQ(DetailOf(s).leader_address(), controller->address(*leader));
+    grpc::ClientContext get_context;
+    EXPECT_TRUE(ctl.stub(follower)
+                    ->GetMap(&get_context, v1::GetMapRequest(), &answer)
+                    .ok());
+    EXPECT_EQ(answer.slot_count(), kSlots);
+  }
   std::cout << "killing controller leader " << *leader << " at epoch "
             << map.epoch() << " with " << map.migrations_size()
             << " migrations in flight\n";
