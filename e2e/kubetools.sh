@@ -39,7 +39,7 @@ build() {
   local start=$SECONDS
   if [ ! -x "$tmp/kube-apiserver" ] || [ ! -x "$tmp/kubectl" ]; then
     log "building kube-apiserver and kubectl $kube_version with $go_toolchain" \
-      "(first time only; ~20-40 min on 2 cores)"
+      "(first time only; ~40 min on a busy 2-core machine, helm ~15 more)"
     # The version a release build stamps in (kubectl and clients check it).
     local v=k8s.io/component-base/version c=k8s.io/client-go/pkg/version
     local minor="${kube_version#v1.}"
