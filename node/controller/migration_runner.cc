@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/failpoint.h"
 #include "common/log.h"
 #include "node/controller/map_edits.h"
 
@@ -81,8 +82,20 @@ Status MigrationRunner::Run(uint64_t id) {
     } else {
       return Internal(Describe(*m) + " has no phase");
     }
+    // The phase's steps are done on the shards, not recorded yet (the next
+    // driver redoes them), and then recorded.
+    SHARDKV_FAILPOINT("migration." + v1::MigrationPhase_Name(phase) +
+                      ".before_record");
     auto updated = store_->UpdateBlocking(next);
+    if (updated.status().code() == Code::kFailedPrecondition) {
+      // The record moved under us (cancelled meanwhile): act on it now.
+      SHARDKV_LOG(kInfo) << Describe(c.migration) << ": "
+                         << updated.status().message() << "; re-reading";
+      continue;
+    }
     if (!updated.ok()) return updated.status();
+    SHARDKV_FAILPOINT("migration." + v1::MigrationPhase_Name(phase) +
+                      ".after_record");
     const v1::Migration* after = FindMigration(*updated, id);
     SHARDKV_LOG(kInfo)
         << Describe(c.migration) << ": " << v1::MigrationPhase_Name(phase)
