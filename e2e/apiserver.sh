@@ -12,6 +12,8 @@
 # answered "too old" within ~10 s of start (the watch cache would
 # replay every cached event instead).
 #
+# SHARDKV_FIXTURE_OWNER_PID=PID stops the fixture once process PID has ended
+# (so a crashed test leaves nothing running).
 # SHARDKV_APISERVER_FLAGS adds kube-apiserver flags.
 # SHARDKV_KUBE_TOOLS=DIR uses kube-apiserver/kubectl/helm from DIR instead of
 # building them (e2e/kubetools.sh).
@@ -164,6 +166,12 @@ up() {
     ${SHARDKV_APISERVER_FLAGS:-}
   wait_ready "$dir" "$api_port" apiserver "https://127.0.0.1:$api_port/readyz"
   write_kubeconfig "$dir" "$api_port"
+  # A test that crashes never calls down: with an owner, a watchdog does.
+  if [ -n "${SHARDKV_FIXTURE_OWNER_PID:-}" ]; then
+    setsid bash -c "while kill -0 $SHARDKV_FIXTURE_OWNER_PID 2>/dev/null; do
+        sleep 2; done; '$here/apiserver.sh' down '$dir'" \
+      >/dev/null 2>&1 </dev/null &
+  fi
   echo "KUBECONFIG=$dir/kubeconfig"
   echo "KUBECTL=$tools/kubectl"
   echo "HELM=$tools/helm"

@@ -22,7 +22,7 @@ dir="$(mktemp -d /tmp/shardkv-k8s-test-XXXXXX)"
 trap 'e2e/apiserver.sh down "$dir"' EXIT
 
 step "starting kube-apiserver + etcd (builds them on the first run)"
-if ! fixture="$(e2e/apiserver.sh up "$dir")"; then
+if ! fixture="$(SHARDKV_FIXTURE_OWNER_PID=$$ e2e/apiserver.sh up "$dir")"; then
   echo "k8s_test: the API server fixture did not start"
   echo "0 passed, 1 failed"
   exit 1

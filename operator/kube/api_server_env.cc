@@ -1,7 +1,10 @@
 #include "operator/kube/api_server_env.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 namespace shardkv::kube {
@@ -43,7 +46,11 @@ void ApiServerEnvironment::SetUp() {
   std::fprintf(stderr, "starting kube-apiserver fixture in %s\n",
                g_dir.c_str());
   std::string out;
-  const int code = RunCommand(Script() + " up " + g_dir, &out);
+  // The watchdog stops the fixture should this process crash.
+  const int code =
+      RunCommand("SHARDKV_FIXTURE_OWNER_PID=" + std::to_string(getpid()) + " " +
+                     Script() + " up " + g_dir,
+                 &out);
   ASSERT_EQ(code, 0) << "e2e/apiserver.sh up failed:\n" << out;
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);) {
@@ -59,6 +66,8 @@ void ApiServerEnvironment::TearDown() {
   if (RunCommand(Script() + " down " + g_dir, &out) != 0) {
     std::fprintf(stderr, "apiserver.sh down: %s\n", out.c_str());
   }
+  std::error_code ignored;
+  std::filesystem::remove_all(g_dir, ignored);  // and what tests left there
 }
 
 const std::string& ApiServerEnvironment::kubeconfig() { return g_kubeconfig; }
