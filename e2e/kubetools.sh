@@ -11,6 +11,8 @@
 #
 # Usage: e2e/kubetools.sh            prints the tools directory
 # Env:   SHARDKV_CACHE  cache root (default ~/.cache/shardkv)
+#        SHARDKV_GO_JOBS  packages built at once (default: all cores; set 1
+#                         on a machine shared with other work)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -18,6 +20,7 @@ kube_version=v1.30.14
 helm_version=v3.15.4
 go_toolchain=go1.22.12
 cache="${SHARDKV_CACHE:-$HOME/.cache/shardkv}"
+jobs="${SHARDKV_GO_JOBS:-$(nproc)}"
 # Keyed by version and by the wrapper module's content, so editing go.mod
 # rebuilds instead of reusing a binary built from other sources.
 key="$(cat "$here/kubetools/go.mod" "$here/kubetools/go.sum" 2>/dev/null |
@@ -51,14 +54,14 @@ build() {
       ldflags+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
     done
     (cd "$here/kubetools" &&
-      nice -n 15 go build -p 1 -ldflags "$ldflags" -o "$tmp/" \
+      nice -n 15 go build -p "$jobs" -ldflags "$ldflags" -o "$tmp/" \
         k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
     log "kube-apiserver and kubectl built in $((SECONDS - start))s"
   fi
   if [ ! -x "$tmp/helm" ]; then
     log "building helm $helm_version"
     GOBIN="$tmp" GOFLAGS=-trimpath nice -n 15 \
-      go install -p 1 "helm.sh/helm/v3/cmd/helm@$helm_version"
+      go install -p "$jobs" "helm.sh/helm/v3/cmd/helm@$helm_version"
   fi
   rm -rf "$dir" && mv "$tmp" "$dir"
   log "tools ready in $dir after $((SECONDS - start))s"

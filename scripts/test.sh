@@ -3,7 +3,11 @@
 #   1. every test (unit, Raft simulation, storage, multi-process fault tests)
 #      on the release build, the multi-process ones in both Ready-loop
 #      modes (log-writer thread, and --classic-ready-loop);
-#   2. the unit tests again under AddressSanitizer + UBSan.
+#   2. the chaos suite's short profile (e2e/chaos.sh: a sharded cluster
+#      under seeded faults, three fixed seeds);
+#   3. the unit tests again under AddressSanitizer + UBSan.
+# The Kubernetes tests build kube-apiserver and helm once per machine
+# (cached in ~/.cache/shardkv; see docs/operations.md).
 # Usage: scripts/test.sh [--quick]   (--quick skips the sanitizer pass)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +23,9 @@ echo "== multi-process tests again, nodes in the classic Ready loop"
 SHARDKV_TEST_NODE_FLAGS=--classic-ready-loop \
   ctest --test-dir build --output-on-failure --timeout 900 -L integration \
     -j "${SHARDKV_TEST_JOBS:-2}"
+
+echo "== chaos suite, short profile"
+e2e/chaos.sh --profile short --seconds "${SHARDKV_CHAOS_SECONDS:-45}"
 
 if [ "$quick" -eq 0 ]; then
   scripts/build.sh asan
