@@ -1,7 +1,6 @@
 #include "node/cmd/role_services.h"
 
 #include "node/controller/controller_node.h"
-
 #include "node/server/shard_control_service.h"
 
 namespace shardkv::cmd {
