@@ -197,7 +197,10 @@ std::vector<std::string> ShardCluster::CommonFlags(NodeId id) const {
 
 Status ShardCluster::StartNode(NodeId id, std::vector<std::string> args) {
   ProcessOptions po;
-  po.binary = SHARDKV_NODE_BIN;
+  // SHARDKV_NODE_BINARY runs the tests against another build of the node
+  // (e.g. the sanitizer build, or a copy that a rebuild cannot replace).
+  const char* binary = std::getenv("SHARDKV_NODE_BINARY");
+  po.binary = binary != nullptr && *binary != '\0' ? binary : SHARDKV_NODE_BIN;
   po.args = std::move(args);
   po.log_path = log_path(id);
   auto process = Process::Start(std::move(po));
