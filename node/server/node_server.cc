@@ -1,5 +1,8 @@
 #include "node/server/node_server.h"
 
+#include <grpcpp/health_check_service_interface.h>
+#include <pthread.h>
+
 #include "common/log.h"
 
 namespace shardkv::server {
@@ -25,6 +28,7 @@ Status NodeServer::Start() {
   // command). Anything larger is refused by gRPC with RESOURCE_EXHAUSTED.
   int max_message = static_cast<int>(
       std::max<uint64_t>(16u << 20, 2 * config_.max_value_bytes + (1u << 20)));
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int bound_port = 0;
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
@@ -46,12 +50,36 @@ Status NodeServer::Start() {
     return Unavailable("cannot listen on " + config_.listen +
                        " (address in use or not local?)");
   }
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  health_thread_ = std::thread([this] { HealthLoop(); });
   SHARDKV_LOG(kInfo) << "serving on " << config_.listen << " (data dir "
                      << config_.data_dir << ")";
   return Status::Ok();
 }
 
+void NodeServer::HealthLoop() {
+  pthread_setname_np(pthread_self(), "health");
+  bool serving = false;
+  std::unique_lock<std::mutex> lock(health_mu_);
+  while (!health_stop_) {
+    bool ready = replica_->GetStatus().ready();
+    if (ready != serving) {
+      server_->GetHealthCheckService()->SetServingStatus(ready);
+      serving = ready;
+    }
+    health_cv_.wait_for(lock, std::chrono::milliseconds(500));
+  }
+}
+
 void NodeServer::Shutdown() {
+  if (health_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(health_mu_);
+      health_stop_ = true;
+    }
+    health_cv_.notify_all();
+    health_thread_.join();
+  }
   for (auto& extra : extra_) extra->Stop();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now() +

@@ -6,8 +6,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "node/server/admin_service.h"
@@ -44,6 +47,10 @@ class NodeServer {
   // Raft and closes storage.
   void Shutdown();
 
+  // The gRPC health service (grpc.health.v1, used by Kubernetes readiness
+  // probes) answers SERVING once this replica is ready: in a group with a
+  // leader and caught up (StatusResponse.ready); re-checked every 500 ms.
+
  private:
   NodeConfig config_;
   std::vector<NodeServiceFactory> factories_;
@@ -53,6 +60,11 @@ class NodeServer {
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<RaftService> raft_;
   std::unique_ptr<grpc::Server> server_;
+  void HealthLoop();
+  std::mutex health_mu_;
+  std::condition_variable health_cv_;
+  bool health_stop_ = false;   // GUARDED_BY(health_mu_)
+  std::thread health_thread_;  // "health"
 };
 
 }  // namespace shardkv::server
