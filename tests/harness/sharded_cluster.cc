@@ -167,14 +167,17 @@ StatusOr<v1::SlotMap> ShardedCluster::JoinShard(uint32_t id) {
     return stub.JoinShard(ctx, request, &map);
   });
   if (!s.ok()) return FromGrpc(s);
+  min_epoch_ = std::max(min_epoch_, map.epoch());
   return map;
 }
 
 Status ShardedCluster::Rebalance() {
   v1::RebalanceResponse response;
-  return FromGrpc(AtLeader(milliseconds(20000), [&](auto& stub, auto* ctx) {
+  Status s = FromGrpc(AtLeader(milliseconds(20000), [&](auto& stub, auto* ctx) {
     return stub.Rebalance(ctx, v1::RebalanceRequest(), &response);
   }));
+  if (s.ok()) min_epoch_ = std::max(min_epoch_, response.map().epoch());
+  return s;
 }
 
 StatusOr<v1::Migration> ShardedCluster::MoveSlot(uint32_t slot,
@@ -194,35 +197,64 @@ Status ShardedCluster::DrainShard(uint32_t id) {
   v1::DrainShardRequest request;
   request.set_shard_id(id);
   v1::SlotMap map;
-  return FromGrpc(AtLeader(milliseconds(20000), [&](auto& stub, auto* ctx) {
+  Status s = FromGrpc(AtLeader(milliseconds(20000), [&](auto& stub, auto* ctx) {
     return stub.DrainShard(ctx, request, &map);
   }));
+  if (s.ok()) min_epoch_ = std::max(min_epoch_, map.epoch());
+  return s;
 }
 
 Status ShardedCluster::RemoveShard(uint32_t id) {
   v1::RemoveShardRequest request;
   request.set_shard_id(id);
   v1::SlotMap map;
-  return FromGrpc(AtLeader(milliseconds(20000), [&](auto& stub, auto* ctx) {
+  Status s = FromGrpc(AtLeader(milliseconds(20000), [&](auto& stub, auto* ctx) {
     return stub.RemoveShard(ctx, request, &map);
   }));
+  if (s.ok()) min_epoch_ = std::max(min_epoch_, map.epoch());
+  return s;
+}
+
+StatusOr<v1::SlotMap> ShardedCluster::LeaderMap() {
+  // The leader has applied every change it acknowledged; a follower may
+  // not have yet.
+  auto leader =
+      controller_->WaitForLeader(milliseconds(3000), controller_->ids());
+  if (!leader.ok()) return leader.status();
+  auto& stub = stubs_[controller_->address(*leader)];
+  if (!stub) {
+    stub = v1::Controller::NewStub(grpc::CreateChannel(
+        controller_->address(*leader), grpc::InsecureChannelCredentials()));
+  }
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(3));
+  v1::SlotMap map;
+  grpc::Status s = stub->GetMap(&context, v1::GetMapRequest(), &map);
+  if (!s.ok()) return FromGrpc(s);
+  return map;
 }
 
 StatusOr<v1::SlotMap> ShardedCluster::WaitSettled(milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string last = "no map";
   while (std::chrono::steady_clock::now() < deadline) {
-    auto map = GetMap(milliseconds(3000));
+    auto map = LeaderMap();
     if (map.ok()) {
       uint32_t unowned = 0;
       for (uint32_t owner : map->slot_owner()) unowned += owner == 0;
-      if (unowned == 0 && map->migrations_size() == 0 && !map->rebalancing() &&
+      if (map->epoch() >= min_epoch_ && unowned == 0 &&
+          map->migrations_size() == 0 && map->pending_assignments_size() == 0 &&
+          !map->rebalancing() &&
           map->slot_owner_size() == static_cast<int>(map->slot_count())) {
         return map;
       }
-      last = "epoch " + std::to_string(map->epoch()) + ": " +
-             std::to_string(unowned) + " unowned slots, " +
-             std::to_string(map->migrations_size()) + " migrations" +
+      last = "epoch " + std::to_string(map->epoch()) +
+             " (waiting for >= " + std::to_string(min_epoch_) +
+             "): " + std::to_string(unowned) + " unowned slots, " +
+             std::to_string(map->migrations_size()) + " migrations, " +
+             std::to_string(map->pending_assignments_size()) +
+             " unconfirmed assignments" +
              (map->rebalancing() ? ", rebalancing" : "");
     } else {
       last = map.status().ToString();

@@ -66,8 +66,10 @@ class ShardedCluster {
   StatusOr<v1::Migration> MoveSlot(uint32_t slot, uint32_t to_shard);
   Status DrainShard(uint32_t id);
   Status RemoveShard(uint32_t id);
-  // Waits until every slot has an owner, no migration is in flight and
-  // rebalancing is off.
+  // Waits until every slot has an owner, no migration is in flight, no
+  // direct assignment is unconfirmed and rebalancing is off, in the map of
+  // the controller leader (a follower may lag behind what was acknowledged)
+  // and at least as new as every map a mutation here returned.
   StatusOr<v1::SlotMap> WaitSettled(milliseconds timeout);
 
   // Starts a new shard's replicas (not joined).
@@ -79,6 +81,8 @@ class ShardedCluster {
   explicit ShardedCluster(ShardedClusterOptions options)
       : options_(std::move(options)) {}
   ClusterOptions ShardOptions(uint32_t id) const;
+  // The map as the controller leader has applied it.
+  StatusOr<v1::SlotMap> LeaderMap();
   // Runs `call` against each controller address until one is not
   // NOT_LEADER / unreachable, retrying until `timeout`.
   template <typename Call>
@@ -89,6 +93,7 @@ class ShardedCluster {
   std::map<uint32_t, std::unique_ptr<ShardCluster>> shards_;
   // Removed shards: stopped, files kept until the cluster goes.
   std::vector<std::unique_ptr<ShardCluster>> retired_;
+  uint64_t min_epoch_ = 0;  // newest epoch a mutation returned
   std::map<std::string, std::unique_ptr<v1::Controller::Stub>> stubs_;
 };
 
