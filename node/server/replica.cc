@@ -164,6 +164,7 @@ Status Replica::Start() {
             [this](const Status& s) { Fatal("persisting the Raft log", s); }});
   }
   PublishStatus();
+  responder_ = std::make_unique<Responder>();
   loop_thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "raft-loop");
     Loop();
@@ -182,6 +183,8 @@ void Replica::Stop() {
   }
   cv_.notify_all();
   if (loop_thread_.joinable()) loop_thread_.join();
+  // After the loop: it posts its last answers before it ends.
+  if (responder_) responder_->Stop();
   if (writer_) writer_->Stop();
   if (transport_) transport_->Stop();
 }
@@ -287,6 +290,7 @@ void Replica::Loop() {
       if (next_tick < now) next_tick = now + tick;  // we fell behind
     }
     RunIteration(&inbox, &writes, &reads, &tasks);
+    FlushAnswers();
     if (now >= next_maintenance) {
       next_maintenance = now + std::chrono::seconds(1);
       Maintenance();
@@ -302,6 +306,7 @@ void Replica::Loop() {
     reads.swap(reads_);
   }
   for (Task& task : left_tasks) task();
+  FlushAnswers();
   FailAllPending(Unavailable("replica is shutting down"));
   // A transfer survives a step-down (that is how it succeeds), so it is
   // failed here and by its deadline, not by FailAllPending.

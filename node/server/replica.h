@@ -10,6 +10,9 @@
 // iteration share one entry and one fsync) -> start one ReadIndex for all
 // queued linearizable reads -> handle every Ready:
 //   persist (one synced write) -> send -> apply -> answer waiters -> Advance.
+// Answers to released reads and applied writes are queued during the
+// iteration and handed to the Responder thread at its end: the reads of
+// the state machine and the gRPC sends run beside the loop.
 //
 // Thread-safety: public methods are thread-safe.
 #pragma once
@@ -31,6 +34,7 @@
 #include "node/raft/raw_node.h"
 #include "node/server/log_writer.h"
 #include "node/server/node_config.h"
+#include "node/server/responder.h"
 #include "node/server/transport.h"
 #include "node/storage/engine.h"
 #include "node/storage/raft_log_store.h"
@@ -132,6 +136,8 @@ class Replica : public SnapshotProvider {
                       const std::vector<storage::ApplyResult>* results);
   void ApplyConfChangeEntry(const raft::Entry& entry);
   void ReleaseReads();
+  // Hands the answers queued this iteration to the responder.
+  void FlushAnswers();
   void FailAllPending(const shardkv::Status& status);
   void Maintenance();
   void MaybeCompact();
@@ -155,6 +161,10 @@ class Replica : public SnapshotProvider {
   std::unique_ptr<raft::RawNode> raft_;             // raft-loop thread only
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<LogWriter> writer_;  // async mode only
+  std::unique_ptr<Responder> responder_;
+
+  // Answers to hand to the responder; raft-loop thread only.
+  std::vector<Responder::Task> answers_;
 
   // Owned by the raft-loop thread.
   std::map<raft::Index, PendingWrite> pending_writes_;

@@ -168,13 +168,18 @@ void Replica::CompleteWrites(const raft::Entry& entry,
     for (auto& done : pending.done) done(s, {});
     return;
   }
-  for (size_t k = 0; k < pending.done.size(); ++k) {
-    if (results == nullptr || k >= results->size()) {
-      pending.done[k](Internal("no apply result for the write"), {});
-    } else {
-      pending.done[k]((*results)[k].status, (*results)[k]);
-    }
-  }
+  std::vector<storage::ApplyResult> outcomes;
+  if (results != nullptr) outcomes = *results;
+  answers_.push_back(
+      [dones = std::move(pending.done), outcomes = std::move(outcomes)] {
+        for (size_t k = 0; k < dones.size(); ++k) {
+          if (k >= outcomes.size()) {
+            dones[k](Internal("no apply result for the write"), {});
+          } else {
+            dones[k](outcomes[k].status, outcomes[k]);
+          }
+        }
+      });
 }
 
 void Replica::ApplyConfChangeEntry(const raft::Entry& entry) {
@@ -213,9 +218,15 @@ void Replica::ReleaseReads() {
       ++it;
       continue;
     }
-    for (auto& gate : it->second.gates) gate(Status::Ok());
+    answers_.push_back([gates = std::move(it->second.gates)] {
+      for (const ReadGate& gate : gates) gate(Status::Ok());
+    });
     it = read_batches_.erase(it);
   }
+}
+
+void Replica::FlushAnswers() {
+  if (!answers_.empty()) responder_->Post(&answers_);
 }
 
 void Replica::FailAllPending(const Status& status) {
