@@ -159,10 +159,18 @@ Status RaftLogStore::Save(const std::optional<raft::HardState>& hard_state,
   }
   lock.unlock();
   SHARDKV_FAILPOINT("raft.before_persist");
-  rocksdb::WriteOptions wo;
-  wo.sync = sync;
-  rocksdb::Status s = engine_->db()->Write(wo, &batch);
+  // Written unsynced, then the WAL synced on its own: a Write with
+  // sync=true holds RocksDB's write queue through the fsync, so the raft
+  // thread's state machine writes (same WAL) would wait for every fsync.
+  // SyncWAL lets them proceed meanwhile; it makes durable everything
+  // written before it, this batch included. Nobody reads the new entries
+  // from RocksDB before last_index_ moves below.
+  rocksdb::Status s = engine_->db()->Write(rocksdb::WriteOptions(), &batch);
   SHARDKV_RETURN_IF_ERROR(FromRocks(s, "saving raft log entries"));
+  if (sync) {
+    s = engine_->db()->SyncWAL();
+    SHARDKV_RETURN_IF_ERROR(FromRocks(s, "syncing the raft log"));
+  }
   SHARDKV_FAILPOINT("raft.after_persist");
   lock.lock();
   if (hard_state) hard_state_ = *hard_state;
