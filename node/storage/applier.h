@@ -9,9 +9,15 @@
 //
 // Dropping a slot's data uses DeleteRange, which the batch's index does not
 // see: it is appended to the underlying batch in order, so RocksDB applies
-// it between the commands around it. That is safe because after a drop the
-// slot is NOT_OWNED or freshly IMPORTING, so no later command of the batch
-// reads its keys (writes are refused, imports only write).
+// it between the commands around it, but a later read through the batch
+// would still find the dropped records in the DB. Within one entry no
+// command reads the slot after a drop (the slot is NOT_OWNED or freshly
+// IMPORTING: writes are refused, imports only write), but a later entry can
+// (Activate, then a Set). So the caller commits after an entry that
+// dropped() data and starts a new Applier: otherwise a replica applying
+// many entries in one batch (catching up) would compute versions from
+// dropped records while the leader, applying them in separate batches,
+// would not -- the replicas would diverge.
 //
 // Thread-safety: one Applier at a time, under the core's write_mu.
 #pragma once
@@ -40,6 +46,8 @@ class Applier {
   // publishes slot changes to the core's table.
   Status Commit();
   const AppliedState& state() const { return state_; }
+  // A slot's data or change set was dropped (DeleteRange) in this batch.
+  bool dropped() const { return dropped_; }
 
  private:
   ApplyResult ApplyCommand(const internal::Command& command, Status* error);
@@ -91,6 +99,7 @@ class Applier {
   // Slot changes of this batch, published to core_->slots at Commit().
   SlotConfig config_;
   bool config_changed_ = false;
+  bool dropped_ = false;
   std::map<uint32_t, SlotEntry> changed_entries_;
 };
 

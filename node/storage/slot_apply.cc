@@ -70,6 +70,7 @@ void Applier::RecordChange(std::string_view key) {
 }
 
 void Applier::DropSlotData(uint32_t slot) {
+  dropped_ = true;
   rocksdb::WriteBatch* raw = batch_.GetWriteBatch();
   for (const KeyRange& range : SlotRanges(slot, config_.slot_count)) {
     raw->DeleteRange(engine_->cf(Column::kData), range.begin, range.end);
@@ -77,6 +78,7 @@ void Applier::DropSlotData(uint32_t slot) {
 }
 
 void Applier::DropChangeSet(uint32_t slot) {
+  dropped_ = true;
   batch_.GetWriteBatch()->DeleteRange(engine_->cf(Column::kSlots),
                                       ChangeKeyPrefix(slot),
                                       ChangeKeyPrefix(slot + 1));

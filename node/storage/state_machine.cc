@@ -66,13 +66,21 @@ Status StateMachine::ApplyEntries(const std::vector<raft::Entry>& entries,
                                   std::vector<std::vector<ApplyResult>>* out) {
   StateMachineCore& core = impl_->core;
   std::lock_guard<std::mutex> lock(core.write_mu);
-  Applier applier(&core, core.applied());
+  auto applier = std::make_unique<Applier>(&core, core.applied());
   out->assign(entries.size(), {});
   for (size_t i = 0; i < entries.size(); ++i) {
-    SHARDKV_RETURN_IF_ERROR(applier.ApplyEntry(entries[i], &(*out)[i]));
+    SHARDKV_RETURN_IF_ERROR(applier->ApplyEntry(entries[i], &(*out)[i]));
+    if (applier->dropped() && i + 1 < entries.size()) {
+      // Later entries must read the DB without the dropped records (see
+      // applier.h): commit up to here, with the applied index of this
+      // entry, so a crash in between replays from the right place.
+      SHARDKV_RETURN_IF_ERROR(applier->Commit());
+      core.set_applied(applier->state());
+      applier = std::make_unique<Applier>(&core, core.applied());
+    }
   }
-  SHARDKV_RETURN_IF_ERROR(applier.Commit());
-  core.set_applied(applier.state());
+  SHARDKV_RETURN_IF_ERROR(applier->Commit());
+  core.set_applied(applier->state());
   return Status::Ok();
 }
 
