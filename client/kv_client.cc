@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "client/kv_requests.h"
+
 namespace shardkv::client {
 
 StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
@@ -34,11 +36,8 @@ std::string Client::leader_address() {
 StatusOr<GetResult> Client::Get(
     std::string_view key, Consistency consistency,
     std::optional<std::chrono::milliseconds> timeout) {
-  v1::GetRequest request;
-  request.set_key(std::string(key));
+  v1::GetRequest request = MakeGetRequest(key, consistency);
   bool stale = consistency == Consistency::kStale;
-  request.set_consistency(stale ? v1::CONSISTENCY_STALE
-                                : v1::CONSISTENCY_LINEARIZABLE);
   v1::GetResponse response;
   Route route = stale ? Route::kAnyReplica : Route::kLeader;
   size_t first = endpoints_.NextReplica(options_.spread_stale_reads);
@@ -76,43 +75,26 @@ StatusOr<SetResult> Client::Set(std::string_view key, std::string_view value,
     return InvalidArgument("if_absent and if_version are exclusive");
   }
   if (options.ttl.count() < 0) return InvalidArgument("negative ttl");
-  v1::SetRequest request;
-  request.set_key(std::string(key));
-  request.set_value(std::string(value));
-  request.set_ttl_ms(options.ttl.count());
-  if (options.if_absent) request.set_if_absent(true);
-  if (options.if_version) request.set_if_version(*options.if_version);
+  v1::SetRequest request = MakeSetRequest(key, value, options);
   v1::SetResponse response;
-  Status st = RunWrite(
-      options.timeout,
-      [&](uint64_t client_id, uint64_t sequence) {
-        request.mutable_request_id()->set_client_id(client_id);
-        request.mutable_request_id()->set_sequence(sequence);
-      },
-      [&](Endpoint& e, grpc::ClientContext* context) {
-        response.Clear();
-        return e.kv->Set(context, request, &response);
-      });
+  Status st = RunWrite(options.timeout, RequestIdTagger(&request),
+                       [&](Endpoint& e, grpc::ClientContext* context) {
+                         response.Clear();
+                         return e.kv->Set(context, request, &response);
+                       });
   if (!st.ok()) return st;
   return SetResult{response.version()};
 }
 
 StatusOr<DeleteResult> Client::Delete(std::string_view key,
                                       const DeleteOptions& options) {
-  v1::DeleteRequest request;
-  request.set_key(std::string(key));
-  if (options.if_version) request.set_if_version(*options.if_version);
+  v1::DeleteRequest request = MakeDeleteRequest(key, options);
   v1::DeleteResponse response;
-  Status st = RunWrite(
-      options.timeout,
-      [&](uint64_t client_id, uint64_t sequence) {
-        request.mutable_request_id()->set_client_id(client_id);
-        request.mutable_request_id()->set_sequence(sequence);
-      },
-      [&](Endpoint& e, grpc::ClientContext* context) {
-        response.Clear();
-        return e.kv->Delete(context, request, &response);
-      });
+  Status st = RunWrite(options.timeout, RequestIdTagger(&request),
+                       [&](Endpoint& e, grpc::ClientContext* context) {
+                         response.Clear();
+                         return e.kv->Delete(context, request, &response);
+                       });
   if (!st.ok()) return st;
   return DeleteResult{response.deleted()};
 }

@@ -4,6 +4,7 @@
 #include <string>
 #include <thread>
 
+#include "client/kv_requests.h"
 #include "common/slot.h"
 
 namespace shardkv::client {
@@ -188,11 +189,8 @@ Status ShardRouter::RouteWrite(
 StatusOr<GetResult> ShardRouter::Get(std::string_view key,
                                      Consistency consistency,
                                      Clock::time_point deadline) {
-  v1::GetRequest request;
-  request.set_key(std::string(key));
+  v1::GetRequest request = MakeGetRequest(key, consistency);
   bool stale = consistency == Consistency::kStale;
-  request.set_consistency(stale ? v1::CONSISTENCY_STALE
-                                : v1::CONSISTENCY_LINEARIZABLE);
   v1::GetResponse response;
   CallOutcome outcome =
       RouteCall(key, stale ? Route::kAnyReplica : Route::kLeader, deadline,
@@ -213,23 +211,13 @@ StatusOr<SetResult> ShardRouter::Set(std::string_view key,
                                      std::string_view value,
                                      const SetOptions& options,
                                      Clock::time_point deadline) {
-  v1::SetRequest request;
-  request.set_key(std::string(key));
-  request.set_value(std::string(value));
-  request.set_ttl_ms(options.ttl.count());
-  if (options.if_absent) request.set_if_absent(true);
-  if (options.if_version) request.set_if_version(*options.if_version);
+  v1::SetRequest request = MakeSetRequest(key, value, options);
   v1::SetResponse response;
-  Status st = RouteWrite(
-      key, deadline,
-      [&](uint64_t client_id, uint64_t sequence) {
-        request.mutable_request_id()->set_client_id(client_id);
-        request.mutable_request_id()->set_sequence(sequence);
-      },
-      [&](Endpoint& e, grpc::ClientContext* context) {
-        response.Clear();
-        return e.kv->Set(context, request, &response);
-      });
+  Status st = RouteWrite(key, deadline, RequestIdTagger(&request),
+                         [&](Endpoint& e, grpc::ClientContext* context) {
+                           response.Clear();
+                           return e.kv->Set(context, request, &response);
+                         });
   if (!st.ok()) return st;
   return SetResult{response.version()};
 }
@@ -237,20 +225,13 @@ StatusOr<SetResult> ShardRouter::Set(std::string_view key,
 StatusOr<DeleteResult> ShardRouter::Delete(std::string_view key,
                                            const DeleteOptions& options,
                                            Clock::time_point deadline) {
-  v1::DeleteRequest request;
-  request.set_key(std::string(key));
-  if (options.if_version) request.set_if_version(*options.if_version);
+  v1::DeleteRequest request = MakeDeleteRequest(key, options);
   v1::DeleteResponse response;
-  Status st = RouteWrite(
-      key, deadline,
-      [&](uint64_t client_id, uint64_t sequence) {
-        request.mutable_request_id()->set_client_id(client_id);
-        request.mutable_request_id()->set_sequence(sequence);
-      },
-      [&](Endpoint& e, grpc::ClientContext* context) {
-        response.Clear();
-        return e.kv->Delete(context, request, &response);
-      });
+  Status st = RouteWrite(key, deadline, RequestIdTagger(&request),
+                         [&](Endpoint& e, grpc::ClientContext* context) {
+                           response.Clear();
+                           return e.kv->Delete(context, request, &response);
+                         });
   if (!st.ok()) return st;
   return DeleteResult{response.deleted()};
 }
