@@ -64,4 +64,10 @@ Status AdminShardAdmin::RemoveMember(ShardId shard, ReplicaId id) {
   return (*admin)->RemoveMember(id).status();
 }
 
+Status AdminShardAdmin::TransferLeadership(ShardId shard, ReplicaId to) {
+  auto admin = Connect(endpoints_, shard, timeout_);
+  if (!admin.ok()) return admin.status();
+  return (*admin)->TransferLeader(to).status();
+}
+
 }  // namespace shardkv::orchestration

@@ -29,6 +29,7 @@ class AdminShardAdmin final : public ShardAdmin {
                     const std::string& address) override;
   Status Promote(ShardId shard, ReplicaId id) override;
   Status RemoveMember(ShardId shard, ReplicaId id) override;
+  Status TransferLeadership(ShardId shard, ReplicaId to) override;
 
  private:
   ShardEndpoints endpoints_;

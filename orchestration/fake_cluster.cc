@@ -48,10 +48,12 @@ StatusOr<std::vector<v1::Member>> FakeCluster::ShardReplicas(ShardId shard) {
 
 Status FakeCluster::WaitShardReady(ShardId shard, std::chrono::milliseconds) {
   if (!replicas_.count(shard)) return NotFound("shard does not run");
+  restarting_.erase(shard);
   return Status::Ok();
 }
 
-StatusOr<v1::Member> FakeCluster::CreateReplica(ShardId shard, ReplicaId id) {
+StatusOr<v1::Member> FakeCluster::CreateReplica(ShardId shard, ReplicaId id,
+                                                ReplicaId /*replaces*/) {
   if (!replicas_.count(shard)) return NotFound("shard does not run");
   for (const v1::Member& m : replicas_[shard]) {
     if (m.id() == id) return m;
@@ -64,6 +66,47 @@ Status FakeCluster::DeleteReplica(ShardId shard, ReplicaId id) {
   auto& list = replicas_[shard];
   std::erase_if(list, [&](const v1::Member& m) { return m.id() == id; });
   return Status::Ok();
+}
+
+StatusOr<std::vector<ReplicaId>> FakeCluster::ReplicasToUpgrade(ShardId shard) {
+  if (!replicas_.count(shard)) return NotFound("shard does not run");
+  std::vector<ReplicaId> ids;
+  for (const v1::Member& m : replicas_[shard]) {
+    if (VersionOf(shard, m.id()) < version_) ids.push_back(m.id());
+  }
+  return ids;
+}
+
+Status FakeCluster::RestartReplica(ShardId shard, ReplicaId id) {
+  auto running = RunningReplicas(shard);
+  if (std::count(running.begin(), running.end(), id) == 0) {
+    return NotFound("no such replica");
+  }
+  if (Leader(shard) == id) {
+    return FailedPrecondition("restarting the leader: move leadership first");
+  }
+  if (auto it = restarting_.find(shard);
+      it != restarting_.end() && it->second != id) {
+    return FailedPrecondition("replica " + std::to_string(it->second) +
+                              " is still restarting");
+  }
+  restarting_[shard] = id;
+  versions_[{shard, id}] = version_;
+  restarts_.push_back({shard, id});
+  return Status::Ok();
+}
+
+uint64_t FakeCluster::VersionOf(ShardId shard, ReplicaId id) const {
+  auto it = versions_.find({shard, id});
+  return it == versions_.end() ? 0 : it->second;
+}
+
+ReplicaId FakeCluster::Leader(ShardId shard) const {
+  if (auto it = leaders_.find(shard); it != leaders_.end()) return it->second;
+  for (const v1::Member& m : RaftMembers(shard)) {
+    if (!m.learner()) return m.id();
+  }
+  return 0;
 }
 
 std::vector<ReplicaId> FakeCluster::RunningReplicas(ShardId shard) const {
@@ -252,6 +295,7 @@ StatusOr<v1::StatusResponse> FakeCluster::LeaderStatus(ShardId shard) {
   if (it == raft_.end()) return Unavailable("no leader: shard does not run");
   v1::StatusResponse status;
   status.set_commit_index(1000);
+  status.set_leader_id(Leader(shard));
   for (v1::Member m : it->second) {
     if (m.learner()) {
       // A learner catches up over a few polls.
@@ -295,7 +339,18 @@ Status FakeCluster::RemoveMember(ShardId shard, ReplicaId id) {
   auto before = members.size();
   std::erase_if(members, [&](const v1::Member& m) { return m.id() == id; });
   if (members.size() == before) return NotFound("no such member");
+  if (leaders_.count(shard) && leaders_[shard] == id) leaders_.erase(shard);
   return Status::Ok();
+}
+
+Status FakeCluster::TransferLeadership(ShardId shard, ReplicaId to) {
+  for (const v1::Member& m : RaftMembers(shard)) {
+    if (m.id() != to) continue;
+    if (m.learner()) return FailedPrecondition("a learner cannot lead");
+    leaders_[shard] = to;
+    return Status::Ok();
+  }
+  return NotFound("no such member");
 }
 
 }  // namespace shardkv::orchestration

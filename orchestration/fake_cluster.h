@@ -5,7 +5,9 @@
 // shard, RemoveShard of an absent or undrained shard are errors, so a
 // workflow step that does not look before it acts fails its test.
 // Migrations advance one step per GetMap call (a migration started on one
-// call finishes on the next), a few at a time.
+// call finishes on the next), a few at a time. Rolling upgrades: replicas
+// run a version (SetVersion bumps the target); restarting the leader, or a
+// second replica before WaitShardReady saw the first back, is an error.
 //
 // Not thread-safe.
 #pragma once
@@ -32,8 +34,11 @@ class FakeCluster final : public Infrastructure,
   StatusOr<std::vector<v1::Member>> ShardReplicas(ShardId shard) override;
   Status WaitShardReady(ShardId shard,
                         std::chrono::milliseconds timeout) override;
-  StatusOr<v1::Member> CreateReplica(ShardId shard, ReplicaId id) override;
+  StatusOr<v1::Member> CreateReplica(ShardId shard, ReplicaId id,
+                                     ReplicaId replaces) override;
   Status DeleteReplica(ShardId shard, ReplicaId id) override;
+  StatusOr<std::vector<ReplicaId>> ReplicasToUpgrade(ShardId shard) override;
+  Status RestartReplica(ShardId shard, ReplicaId id) override;
 
   // ControllerApi
   StatusOr<v1::SlotMap> GetMap() override;
@@ -50,6 +55,16 @@ class FakeCluster final : public Infrastructure,
                     const std::string& address) override;
   Status Promote(ShardId shard, ReplicaId id) override;
   Status RemoveMember(ShardId shard, ReplicaId id) override;
+  Status TransferLeadership(ShardId shard, ReplicaId to) override;
+
+  // Rolling upgrades: the version every replica should run.
+  void SetVersion(uint64_t version) { version_ = version; }
+  uint64_t VersionOf(ShardId shard, ReplicaId id) const;
+  ReplicaId Leader(ShardId shard) const;
+  // Replicas restarted, in order, over all shards.
+  const std::vector<std::pair<ShardId, ReplicaId>>& restarts() const {
+    return restarts_;
+  }
 
   // For assertions.
   const v1::SlotMap& map() const { return map_; }
@@ -73,6 +88,11 @@ class FakeCluster final : public Infrastructure,
   std::map<ShardId, std::vector<v1::Member>> replicas_;  // what "runs"
   std::map<ShardId, std::vector<v1::Member>> raft_;      // group membership
   std::map<ShardId, uint64_t> learner_progress_;
+  uint64_t version_ = 0;
+  std::map<std::pair<ShardId, ReplicaId>, uint64_t> versions_;
+  std::map<ShardId, ReplicaId> leaders_;  // absent: the first voter
+  std::map<ShardId, ReplicaId> restarting_;
+  std::vector<std::pair<ShardId, ReplicaId>> restarts_;
 };
 
 }  // namespace shardkv::orchestration

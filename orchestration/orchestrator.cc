@@ -66,6 +66,14 @@ Status Orchestrator::ReplaceReplica(ShardId shard, ReplicaId old_replica) {
                  {"new", std::to_string(highest + 1)}}});
 }
 
+Status Orchestrator::RollingUpgrade(const std::vector<ShardId>& shards) {
+  if (shards.empty()) return InvalidArgument("rolling upgrade: no shard given");
+  for (ShardId s : shards) {
+    if (s == 0) return InvalidArgument("rolling upgrade: shard id 0");
+  }
+  return Start({kRollingUpgrade, "plan", {{"shards", FormatIds(shards)}}});
+}
+
 Status Orchestrator::Resume() {
   auto recorded = intents_.Load();
   if (!recorded.ok()) return recorded.status();
@@ -132,6 +140,10 @@ Orchestrator::Step Orchestrator::Lookup(const std::string& workflow,
       {{kReplaceReplica, "remove-old"}, &Orchestrator::RrRemoveOld},
       {{kReplaceReplica, "delete-old"}, &Orchestrator::RrDeleteOld},
       {{kReplaceReplica, "update-map"}, &Orchestrator::RrUpdateMap},
+      {{kRollingUpgrade, "plan"}, &Orchestrator::UpPlan},
+      {{kRollingUpgrade, "move-leader"}, &Orchestrator::UpMoveLeader},
+      {{kRollingUpgrade, "restart"}, &Orchestrator::UpRestart},
+      {{kRollingUpgrade, "wait-ready"}, &Orchestrator::UpWaitReady},
   };
   auto it = kSteps.find({workflow, step});
   return it == kSteps.end() ? nullptr : it->second;
@@ -182,7 +194,10 @@ WaitOptions Orchestrator::MapWait(const Intent& intent, bool cancellable) {
 
 std::string FormatIds(const std::vector<ShardId>& ids) {
   std::string out;
-  for (ShardId id : ids) out += (out.empty() ? "" : ",") + std::to_string(id);
+  for (ShardId id : ids) {
+    if (!out.empty()) out += ',';  // (GCC 12 -Wrestrict: no "" + string)
+    out += std::to_string(id);
+  }
   return out;
 }
 

@@ -42,7 +42,7 @@ const v1::Member* FindMember(const v1::StatusResponse& status, ReplicaId id) {
 StatusOr<Intent> Orchestrator::RrCreate(const Intent& in) {
   auto p = Params(in);
   if (!p.ok()) return p.status();
-  auto member = infrastructure_.CreateReplica(p->shard, p->new_id);
+  auto member = infrastructure_.CreateReplica(p->shard, p->new_id, p->old_id);
   if (!member.ok()) return member.status();
   Intent next = Next(in, "add-learner");
   next.params["address"] = member->address();

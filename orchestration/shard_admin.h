@@ -1,6 +1,7 @@
 // shardkv::orchestration::ShardAdmin — membership of one shard's Raft group,
-// as the replica-replacement workflow needs it. The real implementation
-// (admin_shard_admin.h) goes through client::AdminClient; tests use a fake.
+// as the replica-replacement and rolling-upgrade workflows need it. The real
+// implementation (admin_shard_admin.h) goes through client::AdminClient; tests
+// use a fake.
 //
 // Implementations say their own thread-safety.
 #pragma once
@@ -24,6 +25,9 @@ class ShardAdmin {
                             const std::string& address) = 0;
   virtual Status Promote(ShardId shard, ReplicaId id) = 0;
   virtual Status RemoveMember(ShardId shard, ReplicaId id) = 0;
+  // Asks the leader to hand leadership to voter `to`; returns once asked
+  // (the caller polls LeaderStatus for the result).
+  virtual Status TransferLeadership(ShardId shard, ReplicaId to) = 0;
 };
 
 }  // namespace shardkv::orchestration

@@ -6,6 +6,8 @@
 //               (wait-drained -> cancel when cancelled: CancelDrain)
 //   replace-replica: create -> add-learner -> catch-up -> promote ->
 //               remove-old -> delete-old -> update-map
+//   rolling-upgrade: per shard plan, then per replica to upgrade
+//               move-leader -> restart -> wait-ready
 //
 // Each step is recorded in the IntentStore ({workflow, step, params})
 // BEFORE it runs, and every step is idempotent (it looks at the map or the
@@ -34,6 +36,7 @@ namespace shardkv::orchestration {
 inline constexpr char kScaleOut[] = "scale-out";
 inline constexpr char kScaleIn[] = "scale-in";
 inline constexpr char kReplaceReplica[] = "replace-replica";
+inline constexpr char kRollingUpgrade[] = "rolling-upgrade";
 
 struct Progress {
   std::string workflow;
@@ -84,6 +87,13 @@ class Orchestrator {
   // one removed and deleted -> the map's members updated.
   Status ReplaceReplica(ShardId shard, ReplicaId old_replica);
 
+  // Restarts, one at a time, the replicas of `shards` that do not run the
+  // current version (Infrastructure::ReplicasToUpgrade, asked when a shard's
+  // turn comes): the shard must be ready first; leadership is moved off a
+  // replica before it restarts; the shard is ready again before the next.
+  // A crash between a restart and its wait may restart that replica again.
+  Status RollingUpgrade(const std::vector<ShardId>& shards);
+
   // Runs the recorded workflow from its recorded step to the end; OK when
   // nothing is recorded.
   Status Resume();
@@ -122,6 +132,12 @@ class Orchestrator {
   StatusOr<Intent> RrRemoveOld(const Intent& in);
   StatusOr<Intent> RrDeleteOld(const Intent& in);
   StatusOr<Intent> RrUpdateMap(const Intent& in);
+
+  // upgrade_steps.cc
+  StatusOr<Intent> UpPlan(const Intent& in);
+  StatusOr<Intent> UpMoveLeader(const Intent& in);
+  StatusOr<Intent> UpRestart(const Intent& in);
+  StatusOr<Intent> UpWaitReady(const Intent& in);
 
   Infrastructure& infrastructure_;
   ControllerApi& controller_;

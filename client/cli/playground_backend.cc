@@ -258,7 +258,8 @@ Status LocalProcesses::WaitShardReady(orchestration::ShardId shard,
 }
 
 StatusOr<v1::Member> LocalProcesses::CreateReplica(
-    orchestration::ShardId shard, orchestration::ReplicaId id) {
+    orchestration::ShardId shard, orchestration::ReplicaId id,
+    orchestration::ReplicaId /*replaces: stopped later by DeleteReplica*/) {
   std::lock_guard lock(mu_);
   auto it = layout_.shards.find(shard);
   if (it == layout_.shards.end()) {
@@ -294,6 +295,39 @@ Status LocalProcesses::DeleteReplica(orchestration::ShardId shard,
                   [&](const PlaygroundProcess& p) { return p.id == id; });
   }
   return SaveLayout(dir_, layout_);
+}
+
+StatusOr<std::vector<orchestration::ReplicaId>>
+LocalProcesses::ReplicasToUpgrade(orchestration::ShardId shard) {
+  std::lock_guard lock(mu_);
+  auto it = layout_.shards.find(shard);
+  if (it == layout_.shards.end()) {
+    return NotFound("shard " + std::to_string(shard) + " does not run");
+  }
+  std::vector<orchestration::ReplicaId> ids;
+  for (const auto& r : it->second) ids.push_back(r.id);
+  return ids;
+}
+
+Status LocalProcesses::RestartReplica(orchestration::ShardId shard,
+                                      orchestration::ReplicaId id) {
+  std::vector<std::unique_ptr<Running>> doomed;
+  {
+    std::lock_guard lock(mu_);
+    doomed = TakeLocked(
+        [&](const Key& k) { return k.first == shard && k.second == id; });
+  }
+  StopEach(std::move(doomed));
+  std::lock_guard lock(mu_);
+  auto it = layout_.shards.find(shard);
+  if (it == layout_.shards.end()) {
+    return NotFound("shard " + std::to_string(shard) + " does not run");
+  }
+  for (const auto& r : it->second) {
+    if (r.id == id) return StartLocked({shard, id}, r);
+  }
+  return NotFound("replica " + std::to_string(id) + " of shard " +
+                  std::to_string(shard) + " does not run");
 }
 
 }  // namespace shardkv::cli

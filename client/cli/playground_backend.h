@@ -51,10 +51,17 @@ class LocalProcesses final : public orchestration::Infrastructure {
       orchestration::ShardId shard) override;
   Status WaitShardReady(orchestration::ShardId shard,
                         std::chrono::milliseconds timeout) override;
-  StatusOr<v1::Member> CreateReplica(orchestration::ShardId shard,
-                                     orchestration::ReplicaId id) override;
+  StatusOr<v1::Member> CreateReplica(
+      orchestration::ShardId shard, orchestration::ReplicaId id,
+      orchestration::ReplicaId replaces) override;
   Status DeleteReplica(orchestration::ShardId shard,
                        orchestration::ReplicaId id) override;
+  // Local processes have no versions: an upgrade restarts every replica
+  // (the binary on disk may have been rebuilt).
+  StatusOr<std::vector<orchestration::ReplicaId>> ReplicasToUpgrade(
+      orchestration::ShardId shard) override;
+  Status RestartReplica(orchestration::ShardId shard,
+                        orchestration::ReplicaId id) override;
 
  private:
   // shard 0 = the controller group.
