@@ -1,0 +1,177 @@
+#include "operator/decide.h"
+
+#include <algorithm>
+
+namespace shardkv::op {
+namespace {
+
+Decision Make(Action action, std::string reason) {
+  Decision d;
+  d.action = action;
+  d.reason = std::move(reason);
+  return d;
+}
+
+std::string IdList(const std::vector<ShardId>& ids) {
+  return orchestration::FormatIds(ids);
+}
+
+// Rule 5: the replica unready the longest among those past replaceAfter,
+// skipping shards without a quorum (a replacement is a membership change,
+// which needs one; and a shard without a quorum is an outage to look at,
+// not a disk to swap).
+Decision ReplacementDecision(const Observation& o) {
+  const ShardObservation* best_shard = nullptr;
+  const PodObservation* best_pod = nullptr;
+  std::string blocked;
+  for (const ShardObservation& shard : o.shards) {
+    if (!shard.in_map || !shard.set_exists) continue;
+    for (const PodObservation& pod : shard.pods) {
+      if (pod.ready || pod.unready_for < o.spec.replace_after) continue;
+      if (!shard.HasQuorum()) {
+        blocked = "shard " + std::to_string(shard.id) +
+                  " has lost its quorum: pod " + pod.name +
+                  " is not replaced until a majority is ready";
+        continue;
+      }
+      if (best_pod == nullptr || pod.unready_for > best_pod->unready_for) {
+        best_shard = &shard;
+        best_pod = &pod;
+      }
+    }
+  }
+  if (best_pod != nullptr) {
+    Decision d =
+        Make(Action::kReplaceReplica,
+             "pod " + best_pod->name + " has not been ready for " +
+                 std::to_string(best_pod->unready_for.count() / 1000) + "s");
+    d.shard = best_shard->id;
+    d.ordinal = best_pod->ordinal;
+    return d;
+  }
+  if (!blocked.empty()) return Make(Action::kWait, blocked);
+  return Make(Action::kNone, "");
+}
+
+Decision ScaleDecision(const Observation& o, const std::vector<ShardId>& ids) {
+  const int have = static_cast<int>(ids.size());
+  const int want = o.spec.shards;
+  if (want > have) {
+    Decision d = Make(Action::kScaleOut, "");
+    ShardId next = ids.empty() ? 1 : ids.back() + 1;
+    for (int i = have; i < want; ++i) d.shards.push_back(next++);
+    d.reason = "spec.shards is " + std::to_string(want) + ", the map has " +
+               std::to_string(have) + ": adding shards " + IdList(d.shards);
+    return d;
+  }
+  if (want < have) {
+    Decision d = Make(Action::kScaleIn, "");
+    d.shards.assign(ids.end() - (have - want), ids.end());
+    d.reason = "spec.shards is " + std::to_string(want) + ", the map has " +
+               std::to_string(have) + ": draining shards " + IdList(d.shards);
+    return d;
+  }
+  return Make(Action::kNone, "");
+}
+
+Decision UpgradeDecision(const Observation& o) {
+  Decision d = Make(Action::kRollingUpgrade, "");
+  std::string unready;
+  for (const ShardObservation& shard : o.shards) {
+    if (!shard.in_map) continue;
+    bool stale = false;
+    for (const PodObservation& pod : shard.pods) {
+      if (!pod.ready && unready.empty()) unready = pod.name;
+      stale = stale || (pod.exists && pod.image != o.desired_image);
+    }
+    if (stale) d.shards.push_back(shard.id);
+  }
+  if (d.shards.empty()) return Make(Action::kNone, "");
+  if (!unready.empty()) {
+    return Make(Action::kWait, "pod " + unready +
+                                   " is not ready: the rolling upgrade "
+                                   "waits until every replica is");
+  }
+  d.reason = "image " + o.desired_image + " differs from the pods' on shards " +
+             IdList(d.shards);
+  return d;
+}
+
+}  // namespace
+
+const char* ActionName(Action action) {
+  switch (action) {
+    case Action::kNone:
+      return "None";
+    case Action::kWait:
+      return "Wait";
+    case Action::kResume:
+      return "Resume";
+    case Action::kBootstrap:
+      return "Bootstrap";
+    case Action::kScaleOut:
+      return "ScaleOut";
+    case Action::kScaleIn:
+      return "ScaleIn";
+    case Action::kReplaceReplica:
+      return "ReplaceReplica";
+    case Action::kRollingUpgrade:
+      return "RollingUpgrade";
+  }
+  return "Unknown";
+}
+
+std::vector<ShardId> MapShardIds(const v1::SlotMap& map) {
+  std::vector<ShardId> ids;
+  for (const v1::Shard& s : map.shards()) ids.push_back(s.id());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Decision Decide(const Observation& o) {
+  if (o.workflow.running) {
+    return Make(Action::kNone, "a " + o.workflow.workflow + " is running");
+  }
+  if (o.intent.has_value()) {
+    return Make(Action::kResume, "resuming the recorded " + o.intent->workflow +
+                                     " at step " + o.intent->step);
+  }
+  if (!o.map.has_value()) {
+    return Make(Action::kWait, "the controller did not answer: " + o.map_error);
+  }
+  const std::vector<ShardId> ids = MapShardIds(*o.map);
+  if (ids.empty()) {
+    Decision d = Make(Action::kBootstrap, "");
+    for (int i = 1; i <= o.spec.shards; ++i) d.shards.push_back(i);
+    d.reason = "new cluster: creating shards " + IdList(d.shards);
+    return d;
+  }
+  Decision replace = ReplacementDecision(o);
+  if (replace.action == Action::kReplaceReplica) return replace;
+  Decision scale = ScaleDecision(o, ids);
+  if (scale.action != Action::kNone) return scale;
+  if (replace.action == Action::kWait) return replace;
+  return UpgradeDecision(o);
+}
+
+bool ScaleInCancelWanted(const Observation& o,
+                         const std::vector<ShardId>& leaving) {
+  if (!o.map.has_value()) return false;  // decide nothing blind
+  int staying = 0;
+  for (const v1::Shard& s : o.map->shards()) {
+    if (std::count(leaving.begin(), leaving.end(), s.id()) == 0) ++staying;
+  }
+  return o.spec.shards > staying;
+}
+
+int ShardObservation::ReadyReplicas() const {
+  return static_cast<int>(
+      std::count_if(pods.begin(), pods.end(),
+                    [](const PodObservation& p) { return p.ready; }));
+}
+
+bool ShardObservation::HasQuorum() const {
+  return replicas > 0 && ReadyReplicas() >= replicas / 2 + 1;
+}
+
+}  // namespace shardkv::op
