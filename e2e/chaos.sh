@@ -24,7 +24,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --profile) profile="$2"; shift 2 ;;
     --asan) build=asan; shift ;;
-    --seconds) seconds="$2"; args+=("$1" "$2"); shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
     -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) args+=("$1"); shift ;;
   esac
@@ -39,7 +39,7 @@ chaos="$dir/bin/shardkv-chaos"
 
 case "$profile" in
   "")
-    exec "$chaos" "${args[@]}" ;;
+    exec "$chaos" ${seconds:+--seconds "$seconds"} "${args[@]}" ;;
   short)
     status=0
     for seed in 11 22 33; do

@@ -1,5 +1,6 @@
 #include "tests/chaos/fault_injector.h"
 
+#include <algorithm>
 #include <fstream>
 #include <thread>
 
@@ -243,10 +244,35 @@ StatusOr<std::string> FaultInjector::ScaleIn() {
   return "scale-in: shard " + std::to_string(id) + " drained and removed";
 }
 
+bool FaultInjector::Degraded(const ShardCluster* group) const {
+  auto held = [&](const std::vector<Victim>& victims) {
+    for (const Victim& v : victims) {
+      if (v.group == group) return true;
+    }
+    return false;
+  };
+  return held(dead_) || held(paused_) || held(full_disks_) ||
+         cut_groups_.contains(const_cast<ShardCluster*>(group));
+}
+
 StatusOr<std::string> FaultInjector::Replace() {
   std::vector<uint32_t> shards = cluster_->shard_ids();
   uint32_t s = shards[rng_() % shards.size()];
   ShardCluster& group = cluster_->shard(s);
+  // Losing a disk on a shard that already has a fault held (a dead, paused,
+  // cut-off or full replica), or a replacement still unfinished, could take
+  // away its quorum for good; an operator replaces only healthy-quorum
+  // shards too.
+  for (const PendingReplace& p : unfinished_replaces_) {
+    if (p.shard == s) {
+      return FailedPrecondition("shard " + std::to_string(s) +
+                                " has a replacement in progress");
+    }
+  }
+  if (Degraded(&group)) {
+    return FailedPrecondition("shard " + std::to_string(s) +
+                              " has a fault held; not replacing");
+  }
   std::vector<NodeId> running;
   for (NodeId id : group.ids()) {
     if (group.IsRunning(id)) running.push_back(id);
@@ -258,38 +284,110 @@ StatusOr<std::string> FaultInjector::Replace() {
   NodeId old_id = running[rng_() % running.size()];
   NodeId& next = next_replica_id_[s];
   if (next == 0) next = 100 * s + 50;
-  NodeId new_id = next++;
+  PendingReplace replace{s, old_id, next++, running};
   // The old replica's disk is lost: it dies and its data is gone.
   SHARDKV_RETURN_IF_ERROR(group.Kill(old_id));
   SHARDKV_RETURN_IF_ERROR(group.WipeData(old_id));
   retired_.insert({&group, old_id});
-  SHARDKV_RETURN_IF_ERROR(group.StartJoining(new_id));
-  auto added = group.admin().AddLearner(new_id, group.address(new_id));
-  if (!added.ok()) return added.status();
+  // From here on the shard runs one voter short until the replacement
+  // finishes, so an unfinished one is remembered and finished by Heal()
+  // (a workflow resumes; it is never abandoned half-way).
+  if (Status started = group.StartJoining(replace.new_id); !started.ok()) {
+    unfinished_replaces_.push_back(replace);
+    return started;
+  }
+  if (Status done = FinishReplace(replace, milliseconds(30000)); !done.ok()) {
+    unfinished_replaces_.push_back(replace);
+    return done;
+  }
+  return "replace shard " + std::to_string(s) + " node " +
+         std::to_string(old_id) + " (disk lost) by node " +
+         std::to_string(replace.new_id);
+}
+
+// Every step looks at the leader's membership first, so running this again
+// after a partial attempt redoes only what is missing.
+Status FaultInjector::FinishReplace(const PendingReplace& r,
+                                    milliseconds budget) {
+  ShardCluster& group = cluster_->shard(r.shard);
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  auto left = [&] {
+    return std::max(milliseconds(1000),
+                    std::chrono::duration_cast<milliseconds>(
+                        deadline - std::chrono::steady_clock::now()));
+  };
+  auto leader_view = [&]() -> StatusOr<v1::StatusResponse> {
+    auto leader = group.WaitForLeader(left(), r.voters, {r.old_id});
+    if (!leader.ok()) return leader.status();
+    return group.NodeStatus(*leader);
+  };
+  auto find = [](const v1::StatusResponse& st, NodeId id) -> const v1::Member* {
+    for (const v1::Member& m : st.members()) {
+      if (m.id() == id) return &m;
+    }
+    return nullptr;
+  };
+  auto view = leader_view();
+  if (!view.ok()) return view.status();
+  if (find(*view, r.new_id) == nullptr) {
+    auto added = group.admin().AddLearner(r.new_id, group.address(r.new_id));
+    if (!added.ok()) return added.status();
+  }
   // Caught up: its applied index reaches the leader's commit index.
-  auto deadline = std::chrono::steady_clock::now() + milliseconds(30000);
   while (true) {
-    auto leader = group.WaitForLeader(milliseconds(5000), running, {old_id});
-    auto mine = group.NodeStatus(new_id);
-    if (leader.ok() && mine.ok()) {
-      auto ls = group.NodeStatus(*leader);
-      if (ls.ok() && mine->applied_index() + 10 >= ls->commit_index()) break;
+    view = leader_view();
+    auto mine = group.NodeStatus(r.new_id);
+    if (view.ok() && mine.ok() &&
+        mine->applied_index() + 10 >= view->commit_index()) {
+      break;
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      return Unavailable("new replica " + std::to_string(new_id) +
-                         " did not catch up within 30 s");
+      return Unavailable("new replica " + std::to_string(r.new_id) +
+                         " of shard " + std::to_string(r.shard) +
+                         " did not catch up in time");
     }
     std::this_thread::sleep_for(milliseconds(100));
   }
-  auto promoted = group.admin().Promote(new_id);
-  if (!promoted.ok()) return promoted.status();
-  auto removed = group.admin().RemoveMember(old_id);
-  if (!removed.ok()) return removed.status();
-  auto joined = cluster_->JoinShard(s);
+  const v1::Member* added = find(*view, r.new_id);
+  if (added == nullptr || added->learner()) {
+    auto promoted = group.admin().Promote(r.new_id);
+    if (!promoted.ok()) return promoted.status();
+  }
+  view = leader_view();
+  if (!view.ok()) return view.status();
+  if (find(*view, r.old_id) != nullptr) {
+    auto removed = group.admin().RemoveMember(r.old_id);
+    if (!removed.ok()) return removed.status();
+  }
+  auto joined = cluster_->JoinShard(r.shard);
   if (!joined.ok()) return joined.status();
-  return "replace shard " + std::to_string(s) + " node " +
-         std::to_string(old_id) + " (disk lost) by node " +
-         std::to_string(new_id);
+  SHARDKV_LOG(kInfo) << "chaos: replacement of node " << r.old_id << " by node "
+                     << r.new_id << " in shard " << r.shard << " finished";
+  return Status::Ok();
+}
+
+Status FaultInjector::FinishReplacements() {
+  std::vector<PendingReplace> still;
+  std::string failures;
+  const std::vector<uint32_t> shards = cluster_->shard_ids();
+  for (const PendingReplace& r : unfinished_replaces_) {
+    if (std::find(shards.begin(), shards.end(), r.shard) == shards.end()) {
+      continue;  // the shard was scaled in meanwhile
+    }
+    Status done = FinishReplace(r, milliseconds(60000));
+    if (!done.ok()) {
+      still.push_back(r);
+      failures += "\n  shard " + std::to_string(r.shard) + " node " +
+                  std::to_string(r.old_id) + " -> " + std::to_string(r.new_id) +
+                  ": " + done.ToString();
+    }
+  }
+  unfinished_replaces_ = std::move(still);
+  if (!failures.empty()) {
+    return Unavailable("replacements could not finish after healing:" +
+                       failures);
+  }
+  return Status::Ok();
 }
 
 Status FaultInjector::Heal() {
@@ -312,6 +410,7 @@ Status FaultInjector::Heal() {
     }
   }
   dead_.clear();
+  Status replaced = FinishReplacements();
   // Anything else not running died on its own: a bug unless retired.
   std::vector<std::string> unexpected;
   auto check = [&](ShardCluster& group) {
@@ -335,7 +434,7 @@ Status FaultInjector::Heal() {
     for (const std::string& u : unexpected) list += "\n  " + u;
     return Internal("processes exited without being killed:" + list);
   }
-  return Status::Ok();
+  return replaced;
 }
 
 }  // namespace shardkv::test

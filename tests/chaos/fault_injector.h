@@ -49,7 +49,7 @@ class FaultInjector {
   // healing are remembered until Heal().
   StatusOr<std::string> InjectOne();
   // Undoes every held fault: links pass, paused nodes resume, disks are
-  // freed, dead nodes restart.
+  // freed, dead nodes restart, replacements left half-way finish.
   Status Heal();
 
   uint64_t injected() const { return injected_; }
@@ -71,6 +71,20 @@ class FaultInjector {
   StatusOr<std::string> ScaleOut();
   StatusOr<std::string> ScaleIn();
   StatusOr<std::string> Replace();
+  // A replacement whose old replica is gone but whose new one is not yet a
+  // voter (a step failed, e.g. no leader at that moment).
+  struct PendingReplace {
+    uint32_t shard = 0;
+    NodeId old_id = 0;
+    NodeId new_id = 0;
+    std::vector<NodeId> voters;  // the members when it began
+  };
+  Status FinishReplace(const PendingReplace& r, milliseconds budget);
+  // Finishes every unfinished replacement (after the faults are healed);
+  // an error when one still cannot finish: the shard stays a voter short.
+  Status FinishReplacements();
+  // Whether `group` has a fault held (dead, paused, cut off, full disk).
+  bool Degraded(const ShardCluster* group) const;
 
   ShardedCluster* const cluster_;
   std::mt19937_64 rng_;
@@ -86,6 +100,7 @@ class FaultInjector {
   std::set<ShardCluster*> cut_groups_;
   // Old identities of replaced replicas: stopped for good.
   std::set<std::pair<ShardCluster*, NodeId>> retired_;
+  std::vector<PendingReplace> unfinished_replaces_;
   uint64_t injected_ = 0;
   uint64_t failpoint_crashes_ = 0;
   std::map<std::string, uint64_t> counts_;
