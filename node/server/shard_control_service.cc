@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <string>
+#include <string_view>
 
 #include "common/failpoint.h"
 #include "node/server/errors.h"
@@ -38,7 +40,8 @@ std::unique_ptr<NodeService> NewShardControlService(Replica* replica) {
 
 grpc::Status ShardControlService::Run(grpc::ServerContext* context,
                                       internal::SlotCommand slot_command,
-                                      internal::SlotStateResponse* response) {
+                                      internal::SlotStateResponse* response,
+                                      std::string_view step) {
   if (!replica_->IsLeader()) {
     LeaderHint hint = replica_->Leader();
     return NotLeader(hint.id, hint.address);
@@ -63,8 +66,10 @@ grpc::Status ShardControlService::Run(grpc::ServerContext* context,
         "(steps are idempotent)"));
   }
   Outcome outcome = future.get();
-  // Applied, not answered yet: the controller must redo the step.
+  // Applied, not answered yet: the controller must redo the step. Tests
+  // crash at one kind of step with "slot.<step>.after_apply".
   SHARDKV_FAILPOINT("slot.after_apply");
+  SHARDKV_FAILPOINT("slot." + std::string(step) + ".after_apply");
   if (outcome.status.code() == Code::kUnavailable) {
     // Slot commands never apply to UNAVAILABLE: this is the replica saying
     // it lost (or never had) leadership; the outcome is unknown.
@@ -87,7 +92,7 @@ grpc::Status ShardControlService::Assign(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_assign() = *request;
-  return Run(context, std::move(command), response);
+  return Run(context, std::move(command), response, "Assign");
 }
 
 grpc::Status ShardControlService::StartImport(
@@ -95,7 +100,7 @@ grpc::Status ShardControlService::StartImport(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_begin_import() = *request;
-  return Run(context, std::move(command), response);
+  return Run(context, std::move(command), response, "StartImport");
 }
 
 grpc::Status ShardControlService::StartExport(
@@ -103,7 +108,7 @@ grpc::Status ShardControlService::StartExport(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_begin_export() = *request;
-  return Run(context, std::move(command), response);
+  return Run(context, std::move(command), response, "StartExport");
 }
 
 grpc::Status ShardControlService::Import(
@@ -111,7 +116,10 @@ grpc::Status ShardControlService::Import(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_import_records() = *request;
-  return Run(context, std::move(command), response);
+  // The frozen round's chunks carry the sessions; the copy rounds' never do.
+  bool final_round = request->sessions_size() > 0;
+  return Run(context, std::move(command), response,
+             final_round ? "ImportFinal" : "Import");
 }
 
 grpc::Status ShardControlService::Freeze(
@@ -119,7 +127,7 @@ grpc::Status ShardControlService::Freeze(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_freeze() = *request;
-  return Run(context, std::move(command), response);
+  return Run(context, std::move(command), response, "Freeze");
 }
 
 grpc::Status ShardControlService::Activate(
@@ -127,7 +135,7 @@ grpc::Status ShardControlService::Activate(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_activate() = *request;
-  return Run(context, std::move(command), response);
+  return Run(context, std::move(command), response, "Activate");
 }
 
 grpc::Status ShardControlService::Release(
@@ -135,7 +143,7 @@ grpc::Status ShardControlService::Release(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_release() = *request;
-  return Run(context, std::move(command), response);
+  return Run(context, std::move(command), response, "Release");
 }
 
 grpc::Status ShardControlService::Abort(grpc::ServerContext* context,
@@ -143,7 +151,7 @@ grpc::Status ShardControlService::Abort(grpc::ServerContext* context,
                                         internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_abort() = *request;
-  return Run(context, std::move(command), response);
+  return Run(context, std::move(command), response, "Abort");
 }
 
 grpc::Status ShardControlService::ExportSlot(
@@ -165,6 +173,7 @@ grpc::Status ShardControlService::ExportSlot(
       return grpc::Status(grpc::StatusCode::CANCELLED,
                           "the caller went away during the export");
     }
+    SHARDKV_FAILPOINT("slot.ExportSlot.after_chunk");
   }
   return ToGrpc((*image)->status());
 }

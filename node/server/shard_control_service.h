@@ -15,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 
 #include "node/server/node_server.h"
 #include "node/server/replica.h"
@@ -58,9 +59,11 @@ class ShardControlService final : public internal::ShardControl::Service {
                      internal::SlotsResponse* response) override;
 
  private:
-  // Proposes `command` and waits for its result.
+  // Proposes `command` and waits for its result. `step` names the RPC in
+  // the failpoint "slot.<step>.after_apply" (tests crash at one step).
   grpc::Status Run(grpc::ServerContext* context, internal::SlotCommand command,
-                   internal::SlotStateResponse* response);
+                   internal::SlotStateResponse* response,
+                   std::string_view step);
 
   Replica* const replica_;
 };
