@@ -285,7 +285,7 @@ TEST(ControllerTest, JoinRebalanceMoveDrainRemoveKeepsEveryKey) {
   ControllerHandle ctl(controller->addresses());
   v1::SlotMap map = ctl.WaitFor(
       "the map", [](const v1::SlotMap& m) { return m.slot_count() == kSlots; });
-  EXPECT_EQ(map.max_concurrent_migrations(), 4u);
+  EXPECT_EQ(map.max_concurrent_migrations(), 16u);
 
   // A watcher sees the current map at once, then every change.
   grpc::ClientContext watch_context;

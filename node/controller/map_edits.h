@@ -22,7 +22,7 @@
 
 namespace shardkv::controller {
 
-inline constexpr uint32_t kDefaultMaxConcurrentMigrations = 4;
+inline constexpr uint32_t kDefaultMaxConcurrentMigrations = 16;
 
 // A new cluster's map: every slot unassigned, epoch 0 (the first stored
 // version gets epoch 1).

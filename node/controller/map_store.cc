@@ -67,48 +67,85 @@ void SlotMapStore::CompareAndSet(const StoredMap& current, v1::SlotMap next,
 }
 
 void SlotMapStore::Update(Edit edit, UpdateDone done) {
-  UpdateAttempt(std::move(edit), std::move(done), 1);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_.push_back(PendingEdit{std::move(edit), std::move(done)});
+    auto now = std::chrono::steady_clock::now();
+    if (writing_ && now - write_started_ < kBlockingTimeout) return;
+    writing_ = true;
+    write_started_ = now;
+  }
+  WriteNextBatch();
 }
 
-void SlotMapStore::UpdateAttempt(Edit edit, UpdateDone done, int attempt) {
-  Read([this, edit = std::move(edit), done = std::move(done),
-        attempt](StatusOr<StoredMap> current) mutable {
-    if (!current.ok()) {
-      done(current.status());
+void SlotMapStore::WriteNextBatch() {
+  auto batch = std::make_shared<std::vector<PendingEdit>>();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queued_.empty()) {
+      writing_ = false;
       return;
     }
+    batch->swap(queued_);
+    write_started_ = std::chrono::steady_clock::now();
+  }
+  WriteBatch(std::move(batch), 1);
+}
+
+void SlotMapStore::WriteBatch(Batch batch, int attempt) {
+  Read([this, batch, attempt](StatusOr<StoredMap> current) {
+    auto fail_all = [&](const Status& s) {
+      for (PendingEdit& p : *batch) p.done(s);
+      WriteNextBatch();
+    };
+    if (!current.ok()) return fail_all(current.status());
     if (!current->exists) {
-      done(Unavailable("the slot map is not created yet; retry"));
-      return;
+      return fail_all(Unavailable("the slot map is not created yet; retry"));
     }
+    // Each edit sees the map as the edits before it left it.
     v1::SlotMap next = current->map;
-    if (Status s = edit(&next); !s.ok()) {
-      done(s);
-      return;
+    auto results = std::make_shared<std::vector<Status>>();
+    for (PendingEdit& p : *batch) {
+      v1::SlotMap edited = next;
+      Status s = p.edit(&edited);
+      if (s.ok()) next = std::move(edited);
+      results->push_back(std::move(s));
     }
-    if (SameMap(next, current->map)) {
-      done(std::move(current->map));
-      return;
-    }
+    auto finish = [this, batch, results](const v1::SlotMap& map) {
+      for (size_t i = 0; i < batch->size(); ++i) {
+        if ((*results)[i].ok()) {
+          (*batch)[i].done(map);
+        } else {
+          (*batch)[i].done((*results)[i]);
+        }
+      }
+      WriteNextBatch();
+    };
+    if (SameMap(next, current->map)) return finish(current->map);
     StoredMap base = *current;
-    CompareAndSet(
-        base, next,
-        [this, edit = std::move(edit), done = std::move(done), attempt, next,
-         epoch = base.map.epoch()](Status s, uint64_t) mutable {
-          if (s.ok()) {
-            next.set_epoch(epoch + 1);
-            done(std::move(next));
-          } else if (s.code() == Code::kFailedPrecondition &&
-                     attempt < kMaxUpdateAttempts) {
-            UpdateAttempt(std::move(edit), std::move(done), attempt + 1);
-          } else if (s.code() == Code::kFailedPrecondition) {
-            done(Status(Code::kAborted,
-                        "the slot map kept changing under this request; "
-                        "retry"));
-          } else {
-            done(s);
-          }
-        });
+    uint64_t epoch = base.map.epoch();
+    CompareAndSet(base, next,
+                  [this, batch, attempt, next, epoch, finish](
+                      Status s, uint64_t) mutable {
+                    if (s.ok()) {
+                      next.set_epoch(epoch + 1);
+                      finish(next);
+                    } else if (s.code() == Code::kFailedPrecondition &&
+                               attempt < kMaxUpdateAttempts) {
+                      // Another writer (an old batch, a former leader's
+                      // entry) won: redo every edit on the new map.
+                      WriteBatch(batch, attempt + 1);
+                    } else {
+                      Status error =
+                          s.code() == Code::kFailedPrecondition
+                              ? Status(Code::kAborted,
+                                       "the slot map kept changing under "
+                                       "this request; retry")
+                              : s;
+                      for (PendingEdit& p : *batch) p.done(error);
+                      WriteNextBatch();
+                    }
+                  });
   });
 }
 

@@ -46,7 +46,11 @@ void MigrationDriver::Start() {
 }
 
 void MigrationDriver::Stop() {
-  stopping_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  pass_cv_.notify_all();
   if (coordinator_.joinable()) coordinator_.join();
   StopWorkers();
 }
@@ -62,7 +66,10 @@ void MigrationDriver::CoordinatorLoop() {
       StopWorkers();
     }
     if (leader) LeaderPass();
-    std::this_thread::sleep_for(kPassInterval);
+    std::unique_lock<std::mutex> lock(mu_);
+    pass_cv_.wait_for(lock, kPassInterval,
+                      [this] { return pass_wanted_ || stopping_.load(); });
+    pass_wanted_ = false;
   }
 }
 
@@ -194,6 +201,8 @@ void MigrationDriver::WorkerLoop() {
     taken_.erase(id);
     if (s.ok()) {
       retry_after_.erase(id);
+      pass_wanted_ = true;
+      pass_cv_.notify_one();
     } else if (!workers_stop_.load()) {
       SHARDKV_LOG(kWarning)
           << "controller: migration " << id << " paused, retrying in "

@@ -34,7 +34,11 @@ namespace shardkv::controller {
 
 class MigrationDriver {
  public:
-  static constexpr int kWorkers = 4;
+  // One per migration in flight (the map's max_concurrent_migrations,
+  // default kDefaultMaxConcurrentMigrations): a migration is a chain of
+  // blocking steps, mostly waiting on Raft commits, so the workers are
+  // what lets several share each commit.
+  static constexpr int kWorkers = 16;
   static constexpr std::chrono::milliseconds kPassInterval{100};
   static constexpr std::chrono::milliseconds kRetryBackoff{1000};
 
@@ -69,6 +73,10 @@ class MigrationDriver {
 
   std::mutex mu_;
   std::condition_variable cv_;
+  // A worker finished a migration: the coordinator runs a pass at once
+  // (starts the next planned move) instead of at its next interval.
+  bool pass_wanted_ = false;  // mu_
+  std::condition_variable pass_cv_;
   std::deque<uint64_t> queue_;  // mu_
   std::set<uint64_t> taken_;    // queued or running          // mu_
   std::map<uint64_t, std::chrono::steady_clock::time_point>

@@ -1,6 +1,7 @@
 #include "node/controller/migration_runner.h"
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -36,11 +37,18 @@ Status MigrationRunner::Run(uint64_t id) {
   Clock::time_point phase_start = Clock::now();
   uint64_t as_of = 0;  // last round's image; 0 after a restart: full copy
   uint64_t keys = 0, bytes = 0;
+  // The map to act on: read once, then the map each phase change wrote
+  // (a later change is caught by that next phase change's CAS check).
+  std::optional<v1::SlotMap> known;
   while (!stop_->load()) {
-    auto stored = store_->ReadBlocking();
-    if (!stored.ok()) return stored.status();
+    if (!known) {
+      auto stored = store_->ReadBlocking();
+      if (!stored.ok()) return stored.status();
+      known = std::move(stored->map);
+    }
     Context c;
-    c.map = std::move(stored->map);
+    c.map = std::move(*known);
+    known.reset();
     const v1::Migration* m = FindMigration(c.map, id);
     if (m == nullptr) return Status::Ok();
     c.migration = *m;
@@ -96,6 +104,7 @@ Status MigrationRunner::Run(uint64_t id) {
     if (!updated.ok()) return updated.status();
     SHARDKV_FAILPOINT("migration." + v1::MigrationPhase_Name(phase) +
                       ".after_record");
+    known = *updated;
     const v1::Migration* after = FindMigration(*updated, id);
     SHARDKV_LOG(kInfo)
         << Describe(c.migration) << ": " << v1::MigrationPhase_Name(phase)
@@ -174,6 +183,8 @@ Status MigrationRunner::ActivateAndRelease(const Context& c) {
   activate.set_epoch(c.map.epoch());
   auto r = caller_->Unary(c.to, "Activate", &Stub::Activate, activate);
   if (!r.ok()) return r.status();
+  // The target serves the slot, the source still holds its data.
+  SHARDKV_FAILPOINT("migration.SWITCHED.after_activate");
   internal::ReleaseSlot release;
   release.set_migration_id(c.migration.id());
   release.set_slot(c.migration.slot());
