@@ -221,6 +221,20 @@ void Replica::Propose(internal::Command command, WriteDone done) {
   if (!accepted) done(Unavailable("replica is shutting down"), {});
 }
 
+void Replica::ProposeMany(
+    std::vector<std::pair<internal::Command, WriteDone>> writes) {
+  bool accepted = false;
+  Enqueue([&] {
+    if (stopping_) return;
+    for (auto& write : writes) writes_.push_back(std::move(write));
+    accepted = true;
+  });
+  if (accepted) return;
+  for (auto& [command, done] : writes) {
+    done(Unavailable("replica is shutting down"), {});
+  }
+}
+
 void Replica::WaitReadable(ReadGate gate) {
   bool accepted = false;
   Enqueue([&] {

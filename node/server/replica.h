@@ -71,6 +71,8 @@ class Replica : public SnapshotProvider {
 
   // Writes: `command` gets now_ms stamped by the loop when proposed.
   void Propose(internal::Command command, WriteDone done);
+  // Several writes, handed to the loop at once (one lock, one wake-up).
+  void ProposeMany(std::vector<std::pair<internal::Command, WriteDone>> writes);
   // Linearizable reads: `gate` is called once applied >= a ReadIndex taken
   // after the call; the caller then reads the state machine.
   void WaitReadable(ReadGate gate);
