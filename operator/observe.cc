@@ -59,7 +59,7 @@ void UnreadyTracker::ForgetUnseen() {
   seen_.clear();
 }
 
-bool PodReady(const Json& pod) {
+bool IsPodReady(const Json& pod) {
   const Json status = pod.value("status", Json::object());
   for (const Json& c : status.value("conditions", Json::array())) {
     if (c.value("type", "") == "Ready") return c.value("status", "") == "True";
@@ -67,7 +67,7 @@ bool PodReady(const Json& pod) {
   return false;
 }
 
-std::string PodImage(const Json& pod) {
+std::string NodeImageOf(const Json& pod) {
   const Json spec = pod.value("spec", Json::object());
   const Json containers = spec.value("containers", Json::array());
   for (const Json& c : containers) {
@@ -115,8 +115,8 @@ std::vector<ShardObservation> ObserveShards(
       auto it = pods_by_name.find(p.name);
       if (it != pods_by_name.end()) {
         p.exists = true;
-        p.ready = PodReady(*it->second);
-        p.image = PodImage(*it->second);
+        p.ready = IsPodReady(*it->second);
+        p.image = NodeImageOf(*it->second);
       }
       p.unready_for = tracker.Track(kv.ns + "/" + p.name, p.ready, now);
       s.pods.push_back(p);
@@ -136,7 +136,7 @@ int ControllerReadyReplicas(const ShardedKV& kv,
     const std::string name =
         ControllerSetName(kv) + "-" + std::to_string(ordinal);
     for (const Json& pod : pods) {
-      if (Name(pod) == name && PodReady(pod)) ++ready;
+      if (Name(pod) == name && IsPodReady(pod)) ++ready;
     }
   }
   return ready;

@@ -34,9 +34,9 @@ class UnreadyTracker {
 };
 
 // The Ready condition of a Pod object is True.
-bool PodReady(const Json& pod);
+bool IsPodReady(const Json& pod);
 // The image of the pod's "node" container (or its first), "" if none.
-std::string PodImage(const Json& pod);
+std::string NodeImageOf(const Json& pod);
 
 // One entry per shard of `map` (may be null) and per shard StatefulSet in
 // `sets`, sorted by id. `sets` and `pods` must be the cluster's (label

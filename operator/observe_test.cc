@@ -43,11 +43,11 @@ Json Pod(const std::string& name, bool ready, const std::string& image) {
 }
 
 TEST(ObserveTest, PodReadinessAndImage) {
-  EXPECT_TRUE(PodReady(Pod("p", true, "a")));
-  EXPECT_FALSE(PodReady(Pod("p", false, "a")));
-  EXPECT_FALSE(PodReady(Json{{"metadata", {{"name", "p"}}}}));
-  EXPECT_EQ(PodImage(Pod("p", true, "shardkv:2")), "shardkv:2");
-  EXPECT_EQ(PodImage(Json::object()), "");
+  EXPECT_TRUE(IsPodReady(Pod("p", true, "a")));
+  EXPECT_FALSE(IsPodReady(Pod("p", false, "a")));
+  EXPECT_FALSE(IsPodReady(Json{{"metadata", {{"name", "p"}}}}));
+  EXPECT_EQ(NodeImageOf(Pod("p", true, "shardkv:2")), "shardkv:2");
+  EXPECT_EQ(NodeImageOf(Json::object()), "");
 }
 
 TEST(ObserveTest, MergesMapAndStatefulSets) {
