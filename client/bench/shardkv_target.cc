@@ -31,6 +31,13 @@ ShardkvTarget::ShardkvTarget(const ShardkvTargetOptions& options)
       sessions_(static_cast<size_t>(options.clients)) {
   client::SessionPool ids;  // a source of random non-zero client ids
   for (client::Session& s : sessions_) s = ids.Acquire();
+  if (options_.batch_in_flight > 0) {
+    for (size_t i = 0; i < endpoints_.size(); ++i) {
+      batchers_.push_back(std::make_unique<KvBatcher>(
+          endpoints_.at(i).kv.get(), options_.batch_in_flight,
+          options_.batch_max_items, options_.timeout));
+    }
+  }
 }
 
 ShardkvTarget::~ShardkvTarget() = default;
@@ -80,6 +87,7 @@ void ShardkvTarget::Issue(Call* call) {
   bool stale_read = call->type == OpType::kRead && options_.stale_reads;
   call->endpoint = stale_read ? round_robin_.fetch_add(1) % endpoints_.size()
                               : endpoints_.leader();
+  if (!batchers_.empty()) return IssueBatched(call);
   call->context = std::make_unique<grpc::ClientContext>();
   client::SetDeadline(call->context.get(),
                       client::Clock::now() + options_.timeout);
@@ -92,6 +100,27 @@ void ShardkvTarget::Issue(Call* call) {
     e.kv->async()->Set(call->context.get(), &call->set_request,
                        &call->set_response, std::move(on_done));
   }
+}
+
+void ShardkvTarget::IssueBatched(Call* call) {
+  v1::BatchItem item;
+  if (call->type == OpType::kRead) {
+    *item.mutable_get() = call->get_request;
+  } else {
+    *item.mutable_set() = call->set_request;
+  }
+  batchers_[call->endpoint]->Submit(
+      std::move(item), [this, call](const grpc::Status& call_status,
+                                    const v1::BatchItemResult& result) {
+        if (!call_status.ok()) return OnComplete(call, call_status);
+        if (result.code() != 0) {
+          return OnComplete(
+              call, grpc::Status(static_cast<grpc::StatusCode>(result.code()),
+                                 result.message(),
+                                 result.detail().SerializeAsString()));
+        }
+        OnComplete(call, grpc::Status::OK);
+      });
 }
 
 void ShardkvTarget::OnComplete(Call* call, const grpc::Status& status) {

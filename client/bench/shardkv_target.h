@@ -5,6 +5,10 @@
 // hints and unreachable replicas are retried a few times with the same
 // request id, then reported as errors.
 //
+// With batch_in_flight > 0 the requests of all closed-loop clients to one
+// replica travel in KV.Batch calls (kv_batcher.h), at most that many calls
+// in flight per replica; each request keeps its own outcome and retries.
+//
 // Thread-safe per target.h's contract.
 #pragma once
 
@@ -14,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "client/bench/kv_batcher.h"
 #include "client/bench/target.h"
 #include "client/endpoint_set.h"
 #include "client/session_pool.h"
@@ -25,6 +30,10 @@ struct ShardkvTargetOptions {
   int clients = 64;
   bool stale_reads = false;  // spread round-robin over all replicas
   std::chrono::milliseconds timeout{5000};
+  // 0: one call per request. N > 0: KV.Batch, N calls in flight per
+  // replica, at most batch_max_items requests each.
+  int batch_in_flight = 0;
+  int batch_max_items = 256;
 };
 
 class ShardkvTarget : public Target {
@@ -42,12 +51,16 @@ class ShardkvTarget : public Target {
   struct Call;
   void Issue(Call* call);
   void OnComplete(Call* call, const grpc::Status& status);
+  void IssueBatched(Call* call);
 
   const ShardkvTargetOptions options_;
   client::EndpointSet endpoints_;
   // Per closed-loop client; only touched by that client's (sequential) ops.
   std::vector<client::Session> sessions_;
   std::atomic<size_t> round_robin_{0};
+  // One per replica when batching; last: destroyed first, while the
+  // endpoints their calls use still exist.
+  std::vector<std::unique_ptr<KvBatcher>> batchers_;
 };
 
 }  // namespace shardkv::bench
