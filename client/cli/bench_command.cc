@@ -71,6 +71,7 @@ StatusOr<std::unique_ptr<bench::Target>> MakeTarget(
   o.clients = command.clients;
   o.stale_reads = command.stale;
   o.timeout = global.timeout;
+  o.batch_in_flight = command.batch_in_flight;
   auto target = std::make_unique<bench::ShardkvTarget>(o);
   if (Status st = target->FindLeader(); !st.ok()) {
     std::cerr << "bench: warning: " << st.message()

@@ -262,6 +262,9 @@ StatusOr<Command> ParseBench(const ParsedFlags& f) {
     if (json->empty()) return InvalidArgument("--json needs a file name");
     c.json_path = *json;
   }
+  auto batch = IntFlag(f, "batch", c.batch_in_flight, 0, 64);
+  if (!batch.ok()) return batch.status();
+  c.batch_in_flight = *batch;
   return Command(c);
 }
 
@@ -323,7 +326,8 @@ const std::vector<CommandSpec>& Commands() {
         {"workload"},
         {"distribution"},
         {"rate"},
-        {"json"}},
+        {"json"},
+        {"batch"}},
        ParseBench},
   };
   return commands;

@@ -92,6 +92,7 @@ struct BenchCommand {
   std::string distribution;        // "" = zipfian for A-F, else uniform
   double rate = 0;                 // offered ops/s; 0 = closed loop
   std::string json_path;           // --json FILE; "" = none
+  int batch_in_flight = 0;         // --batch N: KV.Batch, N calls in flight
 };
 
 using Command =

@@ -108,6 +108,7 @@ shardkv-node is looked up next to this binary, or at $SHARDKV_NODE_BIN.
                     [--records 100000] [--workload A|B|C|D|F | --read-ratio 0.5]
                     [--distribution uniform|zipfian|latest] [--rate OPS]
                     [--consistency linearizable|stale] [--load] [--json FILE]
+                    [--batch N]
 Load generator for shardkv, etcd (v3 gRPC KV) or Redis, all with the same
 key and value bytes. CLIENTS concurrent clients, each with one request in
 flight. --workload runs a YCSB core workload (A 50/50 read/update, B 95/5,
@@ -119,6 +120,8 @@ is closed. Only the DURATION after WARMUP is measured. --load first writes
 every record once. --consistency stale: shardkv stale reads, etcd
 serializable reads. --json also writes the result as JSON. For etcd give
 its client endpoints with --endpoints; for Redis one host:port.
+--batch N (shardkv): the clients' concurrent requests to a replica travel
+packed in KV.Batch calls, at most N calls in flight per replica.
 )TXT"},
   };
   return topics;
