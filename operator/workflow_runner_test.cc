@@ -94,15 +94,19 @@ TEST_F(RunnerTest, OneWorkflowAtATime) {
 }
 
 TEST_F(RunnerTest, AbortKeepsTheIntentAndResumeFinishes) {
+  ASSERT_TRUE(runner_->Start(Request(Action::kBootstrap, {1})).ok());
+  ASSERT_TRUE(WaitDone(1).second.ok());
   backend_.SetMapGate(true);
-  ASSERT_TRUE(runner_->Start(Request(Action::kBootstrap, {1, 2})).ok());
-  // Let it reach a map wait, then stop it.
-  for (int i = 0; i < 2000 && !backend_.recorded().has_value(); ++i) {
+  ASSERT_TRUE(runner_->Start(Request(Action::kScaleOut, {2})).ok());
+  // Stop it while it waits for slots to move onto shard 2.
+  for (int i = 0; i < 5000; ++i) {
+    auto intent = backend_.recorded();
+    if (intent.has_value() && intent->step == "wait-balanced") break;
     std::this_thread::sleep_for(milliseconds(1));
   }
   runner_->RequestAbort();
   backend_.SetMapGate(false);
-  auto [name, result] = WaitDone(1);
+  auto [name, result] = WaitDone(2);
   EXPECT_EQ(result.code(), Code::kAborted) << result.ToString();
   ASSERT_TRUE(backend_.recorded().has_value());
   EXPECT_TRUE(runner_->Observe().last_error.empty());  // paused, not failed
@@ -110,7 +114,7 @@ TEST_F(RunnerTest, AbortKeepsTheIntentAndResumeFinishes) {
   WorkflowRequest resume;
   resume.decision.action = Action::kResume;
   ASSERT_TRUE(runner_->Start(resume).ok());
-  auto resumed = WaitDone(2);
+  auto resumed = WaitDone(3);
   EXPECT_TRUE(resumed.second.ok()) << resumed.second.ToString();
   EXPECT_EQ(resumed.first, "scale-out");  // named from the intent
   EXPECT_FALSE(backend_.recorded().has_value());
