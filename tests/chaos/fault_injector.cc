@@ -173,7 +173,9 @@ StatusOr<std::string> FaultInjector::Apply(FaultKind kind) {
     case FaultKind::kTransfer: {
       std::vector<uint32_t> shards = cluster_->shard_ids();
       uint32_t s = shards[rng_() % shards.size()];
-      auto r = cluster_->shard(s).admin().TransferLeader(0);
+      auto admin = CurrentAdmin(cluster_->shard(s));
+      if (!admin.ok()) return admin.status();
+      auto r = (*admin)->TransferLeader(0);
       if (!r.ok()) return r.status();
       return "transfer shard " + std::to_string(s) + " leadership to node " +
              std::to_string(r->leader_id());
@@ -242,6 +244,21 @@ StatusOr<std::string> FaultInjector::ScaleIn() {
   SHARDKV_RETURN_IF_ERROR(cluster_->RemoveShard(id));
   cluster_->StopShard(id);
   return "scale-in: shard " + std::to_string(id) + " drained and removed";
+}
+
+// The group's own admin client knows the addresses the shard started with;
+// after a few replacements none of them may be alive, so talk to the
+// replicas that are members now.
+StatusOr<std::unique_ptr<client::AdminClient>> FaultInjector::CurrentAdmin(
+    ShardCluster& group) const {
+  client::AdminOptions options;
+  for (NodeId id : group.ids()) {
+    if (!retired_.contains({&group, id})) {
+      options.endpoints.push_back(group.address(id));
+    }
+  }
+  options.timeout = milliseconds(10000);
+  return client::AdminClient::Create(std::move(options));
 }
 
 bool FaultInjector::Degraded(const ShardCluster* group) const {
@@ -327,10 +344,12 @@ Status FaultInjector::FinishReplace(const PendingReplace& r,
     }
     return nullptr;
   };
+  auto admin = CurrentAdmin(group);
+  if (!admin.ok()) return admin.status();
   auto view = leader_view();
   if (!view.ok()) return view.status();
   if (find(*view, r.new_id) == nullptr) {
-    auto added = group.admin().AddLearner(r.new_id, group.address(r.new_id));
+    auto added = (*admin)->AddLearner(r.new_id, group.address(r.new_id));
     if (!added.ok()) return added.status();
   }
   // Caught up: its applied index reaches the leader's commit index.
@@ -350,13 +369,13 @@ Status FaultInjector::FinishReplace(const PendingReplace& r,
   }
   const v1::Member* added = find(*view, r.new_id);
   if (added == nullptr || added->learner()) {
-    auto promoted = group.admin().Promote(r.new_id);
+    auto promoted = (*admin)->Promote(r.new_id);
     if (!promoted.ok()) return promoted.status();
   }
   view = leader_view();
   if (!view.ok()) return view.status();
   if (find(*view, r.old_id) != nullptr) {
-    auto removed = group.admin().RemoveMember(r.old_id);
+    auto removed = (*admin)->RemoveMember(r.old_id);
     if (!removed.ok()) return removed.status();
   }
   auto joined = cluster_->JoinShard(r.shard);

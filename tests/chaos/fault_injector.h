@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
@@ -83,6 +84,9 @@ class FaultInjector {
   // Finishes every unfinished replacement (after the faults are healed);
   // an error when one still cannot finish: the shard stays a voter short.
   Status FinishReplacements();
+  // An admin client for the members `group` has now (not retired).
+  StatusOr<std::unique_ptr<client::AdminClient>> CurrentAdmin(
+      ShardCluster& group) const;
   // Whether `group` has a fault held (dead, paused, cut off, full disk).
   bool Degraded(const ShardCluster* group) const;
 
