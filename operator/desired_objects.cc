@@ -31,37 +31,128 @@ Json Metadata(const ShardedKV& kv, const std::string& name,
           {"ownerReferences", Json::array({OwnerReference(kv)})}};
 }
 
+// "1=host:port,2=...": the initial members, Raft id = ordinal + 1.
 std::string PeerList(const ShardedKV& kv, const std::string& set_name,
-                     int replicas) {
+                     int replicas, const PodAddresses& addresses) {
   std::string peers;
   for (int i = 0; i < replicas; ++i) {
     if (!peers.empty()) peers += ",";
-    peers += std::to_string(i + 1) + "=" + PodAddress(kv, set_name, i);
+    peers += std::to_string(i + 1) + "=" + addresses.Address(kv, set_name, i);
   }
   return peers;
 }
 
-std::string ControllerAddresses(const ShardedKV& kv) {
-  std::string addresses;
+std::string ControllerAddresses(const ShardedKV& kv,
+                                const PodAddresses& addresses) {
+  std::string list;
   for (int i = 0; i < kv.controller_replicas; ++i) {
-    if (!addresses.empty()) addresses += ",";
-    addresses += PodAddress(kv, ControllerSetName(kv), i);
+    if (!list.empty()) list += ",";
+    list += addresses.Address(kv, ControllerSetName(kv), i);
   }
-  return addresses;
+  return list;
 }
 
-// The node's command line. The Raft id comes from the pod's ordinal, known
-// only inside the pod, hence the shell.
-std::string NodeScript(const ShardedKV& kv, const std::string& set_name,
-                       const std::string& role_flags, int replicas) {
-  const std::string port = std::to_string(kNodePort);
-  return "set -e\nordinal=\"${POD_NAME##*-}\"\nexec shardkv-node"
-         " --id \"$((ordinal + 1))\" " +
-         role_flags + " --listen 0.0.0.0:" + port +
-         " --advertise \"${POD_NAME}." + set_name + "." + kv.ns +
-         ".svc:" + port + "\" --peers '" + PeerList(kv, set_name, replicas) +
-         "' --data-dir " + kDataPath + "/data --cluster-id '" + kv.ns + "." +
-         kv.name + "'\n";
+// Sets $ordinal and $address; the ordinal is known only inside the pod.
+std::string AddressCase(const ShardedKV& kv, const std::string& set_name,
+                        int replicas, const PodAddresses& addresses) {
+  std::string script =
+      "ordinal=\"${POD_NAME##*-}\"\n"
+      "case \"$ordinal\" in\n";
+  for (int i = 0; i < replicas; ++i) {
+    script += std::to_string(i) + ") address='" +
+              addresses.Address(kv, set_name, i) + "' ;;\n";
+  }
+  return script + "*) echo \"pod $POD_NAME: ordinal $ordinal is not in 0.." +
+         std::to_string(replicas - 1) + "\" >&2; exit 1 ;;\nesac\n";
+}
+
+std::string ExecNode(const ShardedKV& kv, const std::string& id,
+                     const std::string& flags) {
+  return "exec shardkv-node --id " + id + " " + flags +
+         " --listen \"${SHARDKV_LISTEN:-0.0.0.0:" + std::to_string(kNodePort) +
+         "}\" --advertise \"$address\" --data-dir " + kDataPath +
+         "/data --cluster-id '" + kv.ns + "." + kv.name + "'";
+}
+
+// The controller's command line: Raft id = ordinal + 1, always.
+std::string ControllerScript(const ShardedKV& kv, const std::string& set_name,
+                             const std::string& role_flags,
+                             const PodAddresses& addresses) {
+  const int n = kv.controller_replicas;
+  return "set -e\n" + AddressCase(kv, set_name, n, addresses) +
+         ExecNode(kv, "\"$((ordinal + 1))\"",
+                  role_flags + " --peers '" +
+                      PeerList(kv, set_name, n, addresses) + "'") +
+         "\n";
+}
+
+// A shard replica's command line: its identity from the identity record,
+// checked against the one its data dir holds (see desired_objects.h).
+std::string ShardScript(const ShardedKV& kv, const std::string& set_name,
+                        const std::string& role_flags,
+                        const PodAddresses& addresses) {
+  const int n = kv.replicas_per_shard;
+  const std::string identity = kIdentityPath;
+  const std::string data = kDataPath;
+  const std::string refuse = "echo \"refusing to start pod $POD_NAME: ";
+  return "set -e\n" + AddressCase(kv, set_name, n, addresses) +
+         "record=" + identity + "\n" +
+         "if [ ! -s \"$record/replica-$ordinal\" ] || "
+         "[ ! -s \"$record/incarnation\" ]; then\n"
+         "  echo \"pod $POD_NAME: no Raft identity for ordinal $ordinal in "
+         "ConfigMap " +
+         set_name +
+         "-identity\" >&2; exit 1\nfi\n"
+         "id=\"$(cat \"$record/replica-$ordinal\")\"\n"
+         "me=\"$(cat \"$record/incarnation\") $id\"\n"
+         "fresh=\" $(cat \"$record/fresh\" 2>/dev/null || true) \"\n"
+         "if [ -f " +
+         data +
+         "/identity ]; then\n"
+         "  held=\"$(cat " +
+         data +
+         "/identity)\"\n"
+         "  if [ \"$held\" != \"$me\" ]; then\n"
+         "    " +
+         refuse +
+         "its disk holds Raft identity '$held' but the pod "
+         "is '$me'; a disk never comes back under another identity\" >&2\n"
+         "    exit 78\n  fi\n"
+         "elif [ -e " +
+         data +
+         "/data ]; then\n"
+         "  " +
+         refuse +
+         "its disk has data but no identity file\" >&2\n"
+         "  exit 78\n"
+         "else\n"
+         "  case \"$fresh\" in *\" $id \"*) ;; *)\n"
+         "    " +
+         refuse +
+         "its disk is empty but Raft id $id has run before "
+         "(the disk was lost); the replica must be replaced under a new "
+         "id\" >&2\n"
+         "    exit 78 ;;\n  esac\n"
+         "  mkdir -p " +
+         data +
+         "\n"
+         "  echo \"$me\" > " +
+         data +
+         "/identity.new\n"
+         "  mv " +
+         data + "/identity.new " + data +
+         "/identity\n"
+         "fi\n"
+         // Initial ids bootstrap the group while it forms; any other start
+         // joins (or restarts from) what the disk holds.
+         "case \"$fresh\" in *\" $id \"*) bootstrap=$((id <= " +
+         std::to_string(n) +
+         ")) ;; *) bootstrap=0 ;; esac\n"
+         "if [ \"$bootstrap\" = 1 ]; then\n"
+         "  members='--peers " +
+         PeerList(kv, set_name, n, addresses) +
+         "'\nelse\n  members=--join\nfi\n" +
+         ExecNode(kv, "\"$id\"", role_flags + " $members") + "\n";
 }
 
 Json NodeContainer(const ShardedKV& kv, const std::string& image,
@@ -175,10 +266,21 @@ std::string ClientServiceName(const ShardedKV& kv) {
   return kv.name + "-client";
 }
 
+std::string ShardIdentityName(const ShardedKV& kv, int shard) {
+  return ShardSetName(kv, shard) + "-identity";
+}
+
 std::string PodAddress(const ShardedKV& kv, const std::string& set_name,
                        int ordinal) {
   return set_name + "-" + std::to_string(ordinal) + "." + set_name + "." +
          kv.ns + ".svc:" + std::to_string(kNodePort);
+}
+
+// Defined here rather than in operator/backend: desired objects need it.
+std::string DnsPodAddresses::Address(const ShardedKV& kv,
+                                     const std::string& set_name,
+                                     int ordinal) const {
+  return PodAddress(kv, set_name, ordinal);
 }
 
 std::string NodeSelector(const ShardedKV& kv) {
@@ -193,13 +295,19 @@ Json OwnerReference(const ShardedKV& kv) {
 
 Json ControllerStatefulSet(const ShardedKV& kv,
                            const std::string& default_image) {
+  return ControllerStatefulSet(kv, default_image, DnsPodAddresses());
+}
+
+Json ControllerStatefulSet(const ShardedKV& kv,
+                           const std::string& default_image,
+                           const PodAddresses& addresses) {
   const std::string name = ControllerSetName(kv);
   const std::string flags =
       "--role controller --slot-count " + std::to_string(kv.slot_count);
   return StatefulSet(
       kv, name, kControllerRole, -1, kv.controller_replicas,
       NodeContainer(kv, default_image,
-                    NodeScript(kv, name, flags, kv.controller_replicas)));
+                    ControllerScript(kv, name, flags, addresses)));
 }
 
 Json ControllerService(const ShardedKV& kv) {
@@ -208,13 +316,27 @@ Json ControllerService(const ShardedKV& kv) {
 
 Json ShardStatefulSet(const ShardedKV& kv, int shard,
                       const std::string& default_image) {
+  return ShardStatefulSet(kv, shard, default_image, DnsPodAddresses());
+}
+
+Json ShardStatefulSet(const ShardedKV& kv, int shard,
+                      const std::string& default_image,
+                      const PodAddresses& addresses) {
   const std::string name = ShardSetName(kv, shard);
   const std::string flags = "--role shard --shard-id " + std::to_string(shard) +
-                            " --controller " + ControllerAddresses(kv);
-  return StatefulSet(
-      kv, name, kShardRole, shard, kv.replicas_per_shard,
-      NodeContainer(kv, default_image,
-                    NodeScript(kv, name, flags, kv.replicas_per_shard)));
+                            " --controller " +
+                            ControllerAddresses(kv, addresses);
+  Json container =
+      NodeContainer(kv, default_image, ShardScript(kv, name, flags, addresses));
+  container["volumeMounts"].push_back({{"name", kIdentityVolume},
+                                       {"mountPath", kIdentityPath},
+                                       {"readOnly", true}});
+  Json set = StatefulSet(kv, name, kShardRole, shard, kv.replicas_per_shard,
+                         std::move(container));
+  set["spec"]["template"]["spec"]["volumes"] =
+      Json::array({{{"name", kIdentityVolume},
+                    {"configMap", {{"name", ShardIdentityName(kv, shard)}}}}});
+  return set;
 }
 
 Json ShardService(const ShardedKV& kv, int shard) {
@@ -250,12 +372,18 @@ Json ClientService(const ShardedKV& kv) {
 
 std::vector<Json> DesiredObjects(const ShardedKV& kv,
                                  const std::string& default_image) {
-  std::vector<Json> objects = {ControllerService(kv),
-                               ControllerStatefulSet(kv, default_image),
-                               ClientService(kv)};
-  for (int shard = 0; shard < kv.shards; ++shard) {
+  return DesiredObjects(kv, default_image, DnsPodAddresses());
+}
+
+std::vector<Json> DesiredObjects(const ShardedKV& kv,
+                                 const std::string& default_image,
+                                 const PodAddresses& addresses) {
+  std::vector<Json> objects = {
+      ControllerService(kv),
+      ControllerStatefulSet(kv, default_image, addresses), ClientService(kv)};
+  for (int shard = 1; shard <= kv.shards; ++shard) {
     objects.push_back(ShardService(kv, shard));
-    objects.push_back(ShardStatefulSet(kv, shard, default_image));
+    objects.push_back(ShardStatefulSet(kv, shard, default_image, addresses));
     objects.push_back(ShardDisruptionBudget(kv, shard));
   }
   return objects;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 namespace shardkv::op {
 namespace {
@@ -94,6 +95,10 @@ TEST(DesiredObjectsTest, OneSetServiceAndBudgetPerShardAllOwned) {
   EXPECT_EQ(kinds["Service"], 5);      // 4 headless + client
   EXPECT_EQ(kinds["PodDisruptionBudget"], 3);
   EXPECT_EQ(objects.size(), 12u);
+  std::set<std::string> names;
+  for (const Json& o : objects) names.insert(o["metadata"]["name"]);
+  EXPECT_TRUE(names.count("demo-shard-1") && names.count("demo-shard-3"));
+  EXPECT_FALSE(names.count("demo-shard-0"));  // shard ids are 1..N
   // Pure: the same spec gives byte-identical intents.
   std::vector<Json> again = DesiredObjects(kv, "shardkv:default");
   for (size_t i = 0; i < objects.size(); ++i) {
@@ -117,16 +122,23 @@ TEST(DesiredObjectsTest, ShardStatefulSetRunsTheShardsRaftGroup) {
   EXPECT_EQ(container["image"], "shardkv:default");
   const std::string script = container["command"][2];
   for (const char* part :
-       {"--role shard", "--shard-id 2", "--id \"$((ordinal + 1))\"",
-        "--peers '1=demo-shard-2-0.demo-shard-2.prod.svc:7001,"
+       {"--role shard", "--shard-id 2", "--id \"$id\"",
+        "members='--peers 1=demo-shard-2-0.demo-shard-2.prod.svc:7001,"
         "2=demo-shard-2-1.demo-shard-2.prod.svc:7001,"
         "3=demo-shard-2-2.demo-shard-2.prod.svc:7001'",
+        "1) address='demo-shard-2-1.demo-shard-2.prod.svc:7001' ;;",
+        "record=/etc/shardkv/identity",
         "--controller demo-controller-0.demo-controller.prod.svc:7001,"
         "demo-controller-1.demo-controller.prod.svc:7001,"
         "demo-controller-2.demo-controller.prod.svc:7001",
         "--cluster-id 'prod.demo'"}) {
     EXPECT_NE(script.find(part), std::string::npos) << part << "\n" << script;
   }
+  // The identity record is mounted where the script reads it.
+  const Json& volume = spec["template"]["spec"]["volumes"][0];
+  EXPECT_EQ(volume["configMap"]["name"], "demo-shard-2-identity");
+  EXPECT_EQ(container["volumeMounts"][1]["name"], volume["name"]);
+  EXPECT_EQ(container["volumeMounts"][1]["mountPath"], "/etc/shardkv/identity");
   const Json& claim = spec["volumeClaimTemplates"][0];
   EXPECT_EQ(claim["spec"]["resources"]["requests"]["storage"], "5Gi");
   EXPECT_FALSE(claim["spec"].contains("storageClassName"));
@@ -154,9 +166,9 @@ TEST(DesiredObjectsTest, PodTemplateOverridesMergeButKeepOurSelectors) {
          {"nodeSelector", {{"disk", "ssd"}}},
          {"tolerations", {{{"key", "dedicated"}, {"operator", "Exists"}}}},
          {"env", {{{"name", "EXTRA"}, {"value", "1"}}}}}}});
-  Json pod = ShardStatefulSet(kv, 0, "default")["spec"]["template"];
+  Json pod = ShardStatefulSet(kv, 1, "default")["spec"]["template"];
   EXPECT_EQ(pod["metadata"]["labels"]["team"], "kv");
-  EXPECT_EQ(pod["metadata"]["labels"]["shardkv.io/shard"], "0");
+  EXPECT_EQ(pod["metadata"]["labels"]["shardkv.io/shard"], "1");
   EXPECT_EQ(pod["metadata"]["annotations"]["a"], "b");
   EXPECT_EQ(pod["spec"]["nodeSelector"]["disk"], "ssd");
   EXPECT_EQ(pod["spec"]["tolerations"][0]["key"], "dedicated");

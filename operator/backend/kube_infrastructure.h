@@ -39,10 +39,12 @@
 #define SHARDKV_OPERATOR_BACKEND_KUBE_INFRASTRUCTURE_H_
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "operator/backend/identity_record.h"
 #include "operator/backend/pod_addresses.h"
 #include "operator/kube/client.h"
 #include "operator/shardedkv.h"
@@ -87,8 +89,19 @@ class KubeInfrastructure final : public orchestration::Infrastructure {
                         orchestration::ReplicaId id) override;
 
  private:
-  StatusOr<Json> Identity(orchestration::ShardId shard);
+  StatusOr<IdentityRecord> Identity(orchestration::ShardId shard);
+  // Read-modify-write of the record (retried on a concurrent change).
+  Status UpdateIdentity(orchestration::ShardId shard,
+                        const std::function<Status(IdentityRecord&)>& change);
+  // Drops from `fresh` the ids of ordinals whose pods are ready.
+  Status SettleFresh(orchestration::ShardId shard);
   Status ApplyShardObjects(const ShardedKV& kv, orchestration::ShardId shard);
+  // Deletes the claim and the pod of `ordinal` and waits until both went.
+  Status WipeOrdinal(const ShardedKV& kv, orchestration::ShardId shard,
+                     int ordinal);
+  Status DeletePods(const ShardedKV& kv, orchestration::ShardId shard);
+  Status DeleteClaims(const ShardedKV& kv, orchestration::ShardId shard,
+                      bool wait);
 
   kube::KubeClient& client_;
   const PodAddresses& addresses_;

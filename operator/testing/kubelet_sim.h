@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,6 +44,8 @@
 #include "operator/testing/loopback_pod_addresses.h"
 
 namespace shardkv::op::testing {
+
+using Json = nlohmann::json;
 
 struct KubeletSimOptions {
   std::string ns;
@@ -82,21 +85,30 @@ class KubeletSim {
  private:
   struct Pod;
   void Loop();
-  void SyncOnce();
-  void SyncStatefulSet(const Json& set, const Json& pods);
-  void SyncPods(const Json& pods);
-  void SyncClaims();
+  void SyncOnceLocked();
+  void SyncStatefulSet(const Json& set, const std::vector<Json>& pods,
+                       std::vector<Json>& claims);
+  void CreatePod(const Json& set, int ordinal, const std::string& revision,
+                 std::vector<Json>& claims);
+  void SyncPodsLocked(const std::vector<Json>& pods);
+  void SyncContainerLocked(Pod& pod);
+  void SyncClaimsLocked(const std::vector<Json>& claims);
   Status StartPodLocked(Pod& pod);
+  // SIGTERM and a grace period (kill: SIGKILL at once), then reaped.
   void StopPodLocked(Pod& pod, bool kill);
-  std::string Kill(const std::string& pod_name, bool wipe_claims);
+  Status Lose(const std::string& pod_name, bool wipe_claims);
+  std::string LogPath(const std::string& pod_name) const;
 
   kube::KubeClient& client_;
   const LoopbackPodAddresses& addresses_;
   const KubeletSimOptions options_;
+  // Held by the sim's thread for a whole sync (API calls included), so the
+  // fault methods act between syncs.
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stop_ = false;                                 // GUARDED_BY(mu_)
   std::map<std::string, std::unique_ptr<Pod>> pods_;  // GUARDED_BY(mu_)
+  std::set<std::string> lost_uids_;  // GUARDED_BY(mu_): never restarted
   std::thread thread_;
 };
 
