@@ -27,12 +27,7 @@ grpc::ChannelArguments DefaultChannelArguments() {
   // Pings only while calls are active: servers reject idle pings by default.
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  // Despite its name this is gRPC's minimum *connect timeout*: each
-  // connection attempt (TCP + HTTP/2 handshake) may take this long. At
-  // 100 ms a loaded machine's server often missed it ("tcp handshaker
-  // shutdown"), and every retry failed fast while the channel backed off:
-  // a fresh CLI could not reach a running controller for 10 s.
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 5'000);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1'000);
   return args;
 }
