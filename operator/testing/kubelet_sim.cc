@@ -430,8 +430,8 @@ Status KubeletSim::StartPodLocked(Pod& pod) {
       const std::string dir = pod_dir + "/" + name;
       fs::remove_all(dir, ec);
       fs::create_directories(dir, ec);
-      for (const auto& [key, value] :
-           map->value("data", Json::object()).items()) {
+      const Json data = map->value("data", Json::object());  // outlives items()
+      for (const auto& [key, value] : data.items()) {
         std::ofstream(dir + "/" + key) << value.get<std::string>();
       }
       local[name] = dir;
