@@ -36,7 +36,11 @@ Status StatusIntentStore::Save(const orchestration::Intent& intent) {
   return ApplyWorkflow(orchestration::EncodeIntent(intent));
 }
 
-Status StatusIntentStore::Clear() { return ApplyWorkflow(std::nullopt); }
+// An empty string, not a status without the field: when this manager's
+// apply drops its only field and no other manager has written status yet,
+// status itself goes away and the API server rejects the object ("null ...
+// must be of type object").
+Status StatusIntentStore::Clear() { return ApplyWorkflow(""); }
 
 Status StatusIntentStore::ApplyWorkflow(
     const std::optional<std::string>& text) {

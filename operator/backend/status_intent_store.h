@@ -8,7 +8,7 @@
 // the reconciler's status writes (field manager "shardkv-operator", never
 // naming status.workflow) neither clobber it nor are clobbered. Save
 // returns once the API server has stored the status (etcd: durable).
-// Clear applies a status without the field, which removes it.
+// Clear writes an empty status.workflow (Load reads it as "no intent").
 //
 // Thread-safety: every method may be called from any thread (KubeClient is
 // thread-safe); one workflow at a time writes it (the Orchestrator's).
