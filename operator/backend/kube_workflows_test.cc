@@ -67,7 +67,10 @@ TEST_F(BackendTest, ScaleOutAndInKeepsDataAndFollowsRetainOnScaleIn) {
   EXPECT_TRUE(
       WaitFor([&] { return ClaimNames(2).empty(); }, milliseconds(30'000)))
       << Sorted(ClaimNames(2));
-  EXPECT_FALSE(Exists(kClaims, "data-demo-shard-2-0"));
+  // Deleted claims stay (terminating) until their pod is gone, as the
+  // pvc-protection finalizer has it; then they go.
+  EXPECT_TRUE(WaitFor([&] { return !Exists(kClaims, "data-demo-shard-2-0"); },
+                      milliseconds(30'000)));
   EXPECT_EQ(Sorted(ClaimNames(1)),
             "data-demo-shard-1-0 data-demo-shard-1-1 data-demo-shard-1-2 ");
   ASSERT_NO_FATAL_FAILURE(VerifyKeys());
