@@ -118,11 +118,17 @@ class OperatorE2eTest : public ::testing::Test {
   std::map<std::string, std::string> written_;
 };
 
+// The recorded intent; empty when no workflow runs (StatusIntentStore
+// clears it to "", the field stays).
+std::string WorkflowOf(OperatorTestEnv& env) {
+  const Json status = env.Get("demo").value("status", Json::object());
+  return status.value("workflow", "");
+}
+
 bool Settled(OperatorTestEnv& env, int shards) {
   Json s = env.StatusOf("demo");
   return s.value("shards", 0) == shards && s.value("phase", "") == "Running" &&
-         s.value("readyShards", 0) == shards &&
-         !env.Get("demo")["status"].contains("workflow");
+         s.value("readyShards", 0) == shards && WorkflowOf(env).empty();
 }
 
 TEST_F(OperatorE2eTest, BootstrapScaleOutScaleInAndResumeWithRealNodes) {
@@ -181,11 +187,9 @@ TEST_F(OperatorE2eTest, BootstrapScaleOutScaleInAndResumeWithRealNodes) {
   // An operator destroyed mid-workflow; a new one resumes the recorded step.
   ASSERT_TRUE(env.SetShards("demo", 3).ok());
   ASSERT_TRUE(
-      Eventually([&] { return env.Get("demo")["status"].contains("workflow"); },
-                 seconds(60)));
+      Eventually([&] { return !WorkflowOf(env).empty(); }, seconds(60)));
   std::this_thread::sleep_for(seconds(2));
-  const std::string step_at_stop =
-      env.Get("demo")["status"].value("workflow", "");
+  const std::string step_at_stop = WorkflowOf(env);
   op->Stop();
   op.reset();
   EXPECT_FALSE(step_at_stop.empty());
