@@ -57,7 +57,9 @@ class OperatorE2eTest : public ::testing::Test {
     options.ns = env.ns();
     options.bin_dir = BinDir();
     options.work_dir = work_.string();
-    sim_ = std::make_unique<testing::KubeletSim>(env.client(), addresses_,
+    // The fixture's own client, not env's: the simulator's thread runs
+    // until TearDown, after the test body's env (and its client) is gone.
+    sim_ = std::make_unique<testing::KubeletSim>(*backend_client_, addresses_,
                                                  options);
     ASSERT_TRUE(sim_->Start().ok());
   }
