@@ -278,8 +278,8 @@ StatusOr<v1::Member> LocalProcesses::CreateReplica(
   return ToMembers({*found}).front();
 }
 
-Status LocalProcesses::DeleteReplica(orchestration::ShardId shard,
-                                     orchestration::ReplicaId id) {
+void LocalProcesses::StopReplica(orchestration::ShardId shard,
+                                 orchestration::ReplicaId id) {
   std::vector<std::unique_ptr<Running>> doomed;
   {
     std::lock_guard lock(mu_);
@@ -287,6 +287,11 @@ Status LocalProcesses::DeleteReplica(orchestration::ShardId shard,
         [&](const Key& k) { return k.first == shard && k.second == id; });
   }
   StopEach(std::move(doomed));
+}
+
+Status LocalProcesses::DeleteReplica(orchestration::ShardId shard,
+                                     orchestration::ReplicaId id) {
+  StopReplica(shard, id);
   std::lock_guard lock(mu_);
   std::error_code ec;
   fs::remove_all(dir_ + "/" + Name({shard, id}), ec);
@@ -311,13 +316,7 @@ LocalProcesses::ReplicasToUpgrade(orchestration::ShardId shard) {
 
 Status LocalProcesses::RestartReplica(orchestration::ShardId shard,
                                       orchestration::ReplicaId id) {
-  std::vector<std::unique_ptr<Running>> doomed;
-  {
-    std::lock_guard lock(mu_);
-    doomed = TakeLocked(
-        [&](const Key& k) { return k.first == shard && k.second == id; });
-  }
-  StopEach(std::move(doomed));
+  StopReplica(shard, id);
   std::lock_guard lock(mu_);
   auto it = layout_.shards.find(shard);
   if (it == layout_.shards.end()) {

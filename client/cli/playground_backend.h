@@ -78,6 +78,8 @@ class LocalProcesses final : public orchestration::Infrastructure {
   std::vector<std::unique_ptr<Running>> TakeLocked(
       const std::function<bool(const Key&)>& which);
   void StopEach(std::vector<std::unique_ptr<Running>> processes);
+  // Stops replica `id` of `shard` if it runs (takes mu_ itself).
+  void StopReplica(orchestration::ShardId shard, orchestration::ReplicaId id);
 
   const std::string binary_;
   const std::string dir_;
