@@ -97,6 +97,7 @@ ApplyResult Applier::ApplyCommand(const internal::Command& command,
       result = ApplyDelete(command.del(), error);
       break;
     case internal::Command::kSlot:
+      cache_off_ = true;
       result = ApplySlotCommand(command.slot(), error);
       break;
     default:
@@ -122,22 +123,39 @@ void Applier::WriteSession(uint64_t client_id, bool had_session,
     batch_.Put(cf, SessionIndexKey(new_bucket, client_id), "");
   }
   batch_.Put(cf, SessionKey(client_id), EncodeSession(session));
+  if (!cache_off_) staged_.sessions[client_id] = session;
 }
 
-bool Applier::ReadLive(const std::string& data_key, ValueRecord* record,
-                       std::string* buffer, Status* error) {
+CachedRecord Applier::ReadRecord(const std::string& data_key, Status* error) {
+  if (!cache_off_) {
+    auto it = staged_.records.find(data_key);
+    if (it != staged_.records.end()) return it->second;
+    if (const CachedRecord* cached = core_->apply_cache.FindRecord(data_key)) {
+      return *cached;
+    }
+  }
+  CachedRecord record;
+  std::string buffer;
   rocksdb::Status s = batch_.GetFromBatchAndDB(
-      engine_->db(), {}, engine_->cf(Column::kData), data_key, buffer);
-  if (s.IsNotFound()) return false;
-  if (!s.ok()) {
+      engine_->db(), {}, engine_->cf(Column::kData), data_key, &buffer);
+  if (s.ok()) {
+    ValueRecord decoded;
+    if (!DecodeValueRecord(buffer, &decoded)) {
+      *error = Corrupt("value of a key");
+      return {};
+    }
+    record = {true, decoded.version, decoded.expire_at_ms};
+  } else if (!s.IsNotFound()) {
     *error = FromRocks(s, "reading a key to apply a command");
-    return false;
+    return {};
   }
-  if (!DecodeValueRecord(*buffer, record)) {
-    *error = Corrupt("value of a key");
-    return false;
-  }
-  return !record->ExpiredAt(state_.clock_ms);
+  StageRecord(data_key, record);
+  return record;
+}
+
+void Applier::StageRecord(const std::string& data_key,
+                          const CachedRecord& record) {
+  if (!cache_off_) staged_.records[data_key] = record;
 }
 
 ApplyResult Applier::ApplySet(const internal::SetCommand& set, Status* error) {
@@ -153,10 +171,9 @@ ApplyResult Applier::ApplySet(const internal::SetCommand& set, Status* error) {
     return result;
   }
   const std::string key = DataKey(set.key());
-  ValueRecord current;
-  std::string buffer;
-  const bool live = ReadLive(key, &current, &buffer, error);
+  const CachedRecord current = ReadRecord(key, error);
   if (!error->ok()) return result;
+  const bool live = current.LiveAt(state_.clock_ms);
   const uint64_t version = live ? current.version : 0;
   if (set.condition_case() == internal::SetCommand::kIfAbsent &&
       set.if_absent() && live) {
@@ -176,6 +193,7 @@ ApplyResult Applier::ApplySet(const internal::SetCommand& set, Status* error) {
   batch_.Put(
       engine_->cf(Column::kData), key,
       EncodeValueRecord(result.version, set.expire_at_ms(), set.value()));
+  StageRecord(key, {true, result.version, set.expire_at_ms()});
   RecordChange(set.key());
   return result;
 }
@@ -189,10 +207,9 @@ ApplyResult Applier::ApplyDelete(const internal::DeleteCommand& del,
     return result;
   }
   const std::string key = DataKey(del.key());
-  ValueRecord current;
-  std::string buffer;
-  const bool live = ReadLive(key, &current, &buffer, error);
+  const CachedRecord current = ReadRecord(key, error);
   if (!error->ok()) return result;
+  const bool live = current.LiveAt(state_.clock_ms);
   const uint64_t version = live ? current.version : 0;
   if (del.condition_case() == internal::DeleteCommand::kIfVersion &&
       del.if_version() != version) {
@@ -202,9 +219,10 @@ ApplyResult Applier::ApplyDelete(const internal::DeleteCommand& del,
     result.current_version = version;
     return result;
   }
-  if (!buffer.empty()) {
+  if (current.exists) {
     // Also drops an expired record: it is absent anyway.
     batch_.Delete(engine_->cf(Column::kData), key);
+    StageRecord(key, {});
     RecordChange(del.key());
   }
   result.deleted = live;
@@ -212,15 +230,33 @@ ApplyResult Applier::ApplyDelete(const internal::DeleteCommand& del,
 }
 
 Status Applier::ReadSession(uint64_t client_id, bool* found, Session* session) {
+  if (!cache_off_) {
+    const std::optional<Session>* known = nullptr;
+    auto it = staged_.sessions.find(client_id);
+    if (it != staged_.sessions.end()) {
+      known = &it->second;
+    } else {
+      known = core_->apply_cache.FindSession(client_id);
+    }
+    if (known != nullptr) {
+      *found = known->has_value();
+      if (*found) *session = **known;
+      return Status::Ok();
+    }
+  }
   std::string value;
   rocksdb::Status s = batch_.GetFromBatchAndDB(engine_->db(), {},
                                                engine_->cf(Column::kSessions),
                                                SessionKey(client_id), &value);
   *found = false;
-  if (s.IsNotFound()) return Status::Ok();
+  if (s.IsNotFound()) {
+    if (!cache_off_) staged_.sessions[client_id] = std::nullopt;
+    return Status::Ok();
+  }
   SHARDKV_RETURN_IF_ERROR(FromRocks(s, "reading a client session"));
   if (!DecodeSession(value, session)) return Corrupt("client session");
   *found = true;
+  if (!cache_off_) staged_.sessions[client_id] = *session;
   return Status::Ok();
 }
 
@@ -241,8 +277,10 @@ Status Applier::SweepSessions() {
     SHARDKV_RETURN_IF_ERROR(FromRocks(it->status(), "sweeping sessions"));
   }
   for (const auto& key : expired) {
+    const uint64_t client = SessionIndexClient(key);
     batch_.Delete(cf, key);
-    batch_.Delete(cf, SessionKey(SessionIndexClient(key)));
+    batch_.Delete(cf, SessionKey(client));
+    if (!cache_off_) staged_.sessions[client] = std::nullopt;
   }
   return Status::Ok();
 }
@@ -267,7 +305,9 @@ Status Applier::Commit() {
              EncodeAppliedState(state_));
   if (!config_changed_ && changed_entries_.empty()) {
     rocksdb::Status s = engine_->db()->Write({}, batch_.GetWriteBatch());
-    return FromRocks(s, "applying committed entries");
+    SHARDKV_RETURN_IF_ERROR(FromRocks(s, "applying committed entries"));
+    PublishCache();
+    return Status::Ok();
   }
   // Readers check a slot and read its data under the shared lock: they
   // see both before or both after this batch.
@@ -281,6 +321,7 @@ Status Applier::Commit() {
   std::unique_lock<std::shared_mutex> lock(core_->slots_mu);
   rocksdb::Status s = engine_->db()->Write({}, batch_.GetWriteBatch());
   SHARDKV_RETURN_IF_ERROR(FromRocks(s, "applying committed entries"));
+  PublishCache();
   SlotTable& table = core_->slots;
   if (config_.sharded && table.entries.size() != config_.slot_count) {
     table.entries.assign(config_.slot_count, SlotEntry{});
@@ -290,6 +331,14 @@ Status Applier::Commit() {
     if (slot < table.entries.size()) table.entries[slot] = entry;
   }
   return Status::Ok();
+}
+
+void Applier::PublishCache() {
+  if (cache_off_) {
+    core_->apply_cache.Clear();
+  } else {
+    core_->apply_cache.Publish(std::move(staged_));
+  }
 }
 
 }  // namespace shardkv::storage

@@ -19,6 +19,9 @@
 // dropped records while the leader, applying them in separate batches,
 // would not -- the replicas would diverge.
 //
+// Reads of records and sessions go through the core's ApplyCache
+// (apply_cache.h) while no slot command ran in this batch.
+//
 // Thread-safety: one Applier at a time, under the core's write_mu.
 #pragma once
 
@@ -28,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "node/storage/apply_cache.h"
 #include "node/storage/records.h"
 #include "node/storage/slots.h"
 #include "node/storage/state_machine_core.h"
@@ -53,14 +57,19 @@ class Applier {
   ApplyResult ApplyCommand(const internal::Command& command, Status* error);
   ApplyResult ApplySet(const internal::SetCommand& set, Status* error);
   ApplyResult ApplyDelete(const internal::DeleteCommand& del, Status* error);
-  // Reads a key through the batch; absent when missing or expired by the
-  // applied clock.
-  bool ReadLive(const std::string& data_key, ValueRecord* record,
-                std::string* buffer, Status* error);
+  // The key's record as this batch sees it: from the staged overlay, the
+  // core's cache, or (on a miss, or once the cache is off) RocksDB through
+  // the batch.
+  CachedRecord ReadRecord(const std::string& data_key, Status* error);
+  // Stages what a Set/Delete wrote, for later reads and the cache.
+  void StageRecord(const std::string& data_key, const CachedRecord& record);
   Status ReadSession(uint64_t client_id, bool* found, Session* session);
   void WriteSession(uint64_t client_id, bool had_session,
                     const Session& old_session, const Session& session);
   Status SweepSessions();
+  // After the batch is written: the staged overlay into the core's cache,
+  // or the cache cleared when a slot command ran.
+  void PublishCache();
 
   // slot_apply.cc
   ApplyResult ApplySlotCommand(const internal::SlotCommand& command,
@@ -94,6 +103,13 @@ class Applier {
   StateMachineCore* const core_;
   Engine* const engine_;
   rocksdb::WriteBatchWithIndex batch_;
+  // What this batch read and wrote of records and sessions, published to
+  // core_->apply_cache at Commit() (apply_cache.h).
+  ApplyCache::Overlay staged_;
+  // Set by a slot command: it may write data or sessions behind the
+  // overlay's back (import, DeleteRange, merged sessions), so from then on
+  // reads go through the batch and Commit() clears the cache.
+  bool cache_off_ = false;
   AppliedState state_;
   raft::Index entry_index_ = 0;  // the entry being applied
   // Slot changes of this batch, published to core_->slots at Commit().

@@ -139,6 +139,9 @@ class IngestingSnapshotSink : public SnapshotSink {
     SHARDKV_RETURN_IF_ERROR(error_);
     error_ = FailedPrecondition("snapshot install already finished");
     std::lock_guard<std::mutex> lock(core_->write_mu);
+    // Whatever happens below, the cached records and sessions may no
+    // longer match the column families.
+    core_->apply_cache.Clear();
     std::vector<rocksdb::IngestExternalFileArg> args;
     for (Column column : kImageColumns) {
       SHARDKV_RETURN_IF_ERROR(SealFile(column, &args));

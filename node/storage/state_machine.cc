@@ -49,6 +49,7 @@ Status StateMachine::Load() {
   }
   core.set_applied(state);
   core.reclaim_cursor.clear();
+  core.apply_cache.Clear();
   return ReloadSlots(&core);
 }
 
@@ -194,6 +195,7 @@ StatusOr<size_t> StateMachine::ReclaimExpired(size_t limit) {
     }
     if (!record.ExpiredAt(clock)) continue;
     batch.Delete(cf, it->key());
+    core.apply_cache.EraseRecord(it->key().ToString());
     ++reclaimed;
   }
   SHARDKV_RETURN_IF_ERROR(FromRocks(it->status(), "scanning expired keys"));

@@ -3,14 +3,16 @@
 //
 // Thread-safety: `write_mu` serializes every writer of the data, sessions
 // and meta column families (apply, reclaim, snapshot install), so a
-// read-modify-write never races another. `mu` guards the cached applied
-// state, read by any thread. `slots_mu` guards the slot table.
+// read-modify-write never races another; it also guards `apply_cache`,
+// which every such writer keeps exact (apply_cache.h). `mu` guards the cached
+// applied state, read by any thread. `slots_mu` guards the slot table.
 #pragma once
 
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 
+#include "node/storage/apply_cache.h"
 #include "node/storage/engine.h"
 #include "node/storage/slots.h"
 #include "node/storage/state_machine.h"
@@ -32,6 +34,7 @@ struct StateMachineCore {
   Engine* const engine;
   std::mutex write_mu;
   std::string reclaim_cursor;  // GUARDED_BY(write_mu)
+  ApplyCache apply_cache;      // GUARDED_BY(write_mu)
   mutable std::mutex mu;
   AppliedState applied_state;  // GUARDED_BY(mu)
   // Written with write_mu held too (so writers may read it without this
