@@ -68,9 +68,6 @@ Status Orchestrator::ReplaceReplica(ShardId shard, ReplicaId old_replica) {
 
 Status Orchestrator::RollingUpgrade(const std::vector<ShardId>& shards) {
   if (shards.empty()) return InvalidArgument("rolling upgrade: no shard given");
-  for (ShardId s : shards) {
-    if (s == 0) return InvalidArgument("rolling upgrade: shard id 0");
-  }
   return Start({kRollingUpgrade, "plan", {{"shards", FormatIds(shards)}}});
 }
 

@@ -42,6 +42,19 @@ StatusOr<std::vector<ReplicaId>> Pending(const Intent& in) {
   return ids;
 }
 
+// Shard ids of the intent; unlike ParseIds, 0 (the controller group) is
+// one.
+StatusOr<std::vector<ShardId>> ParseGroups(const std::string& text) {
+  if (text == "0") return std::vector<ShardId>{0};
+  if (text.rfind("0,", 0) == 0) {
+    auto rest = ParseIds(text.substr(2));
+    if (!rest.ok()) return rest.status();
+    rest->insert(rest->begin(), 0);
+    return rest;
+  }
+  return ParseIds(text);
+}
+
 struct Position {
   std::vector<ShardId> shards;     // [0] is the current shard
   std::vector<ReplicaId> pending;  // [0] is the current replica
@@ -51,7 +64,7 @@ StatusOr<Position> Parse(const Intent& in, bool need_replica) {
   Position p;
   auto it = in.params.find("shards");
   if (it == in.params.end()) return InvalidArgument("intent without shards");
-  auto shards = ParseIds(it->second);
+  auto shards = ParseGroups(it->second);
   if (!shards.ok()) return shards.status();
   auto pending = Pending(in);
   if (!pending.ok()) return pending.status();
@@ -80,6 +93,12 @@ ReplicaId SuccessorFor(const v1::StatusResponse& status, ReplicaId avoid) {
     }
   }
   return best;
+}
+
+int Voters(const v1::StatusResponse& status) {
+  int voters = 0;
+  for (const v1::Member& m : status.members()) voters += m.learner() ? 0 : 1;
+  return voters;
 }
 
 }  // namespace
@@ -120,6 +139,10 @@ StatusOr<Intent> Orchestrator::UpMoveLeader(const Intent& in) {
     }
     if (status.ok() && !asked) {
       ReplicaId to = SuccessorFor(*status, replica);
+      if (to == 0 && Voters(*status) == 1) {
+        // A group of one: nobody to hand over to; it restarts leading.
+        return Next(in, "restart");
+      }
       if (to == 0) {
         return FailedPrecondition("shard " + std::to_string(shard) +
                                   " has no other voter to lead");
@@ -143,7 +166,9 @@ StatusOr<Intent> Orchestrator::UpRestart(const Intent& in) {
   // Leadership may have come back since it was moved.
   auto status = admin_.LeaderStatus(shard);
   if (!status.ok()) return status.status();
-  if (LeaderOf(*status) == replica) return Next(in, "move-leader");
+  if (LeaderOf(*status) == replica && Voters(*status) > 1) {
+    return Next(in, "move-leader");
+  }
   SHARDKV_RETURN_IF_ERROR(infrastructure_.RestartReplica(shard, replica));
   return Next(in, "wait-ready");
 }

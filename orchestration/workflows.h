@@ -92,6 +92,10 @@ class Orchestrator {
   // turn comes): the shard must be ready first; leadership is moved off a
   // replica before it restarts; the shard is ready again before the next.
   // A crash between a restart and its wait may restart that replica again.
+  // Shard id 0 names the controller group, for an Infrastructure whose
+  // ReplicasToUpgrade, RestartReplica and WaitShardReady take it. A group
+  // of one voter restarts without a successor (unavoidably unavailable
+  // meanwhile).
   Status RollingUpgrade(const std::vector<ShardId>& shards);
 
   // Runs the recorded workflow from its recorded step to the end; OK when
