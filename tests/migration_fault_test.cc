@@ -1,5 +1,6 @@
-// Migration under kill -9, at every step: a shard drains (8 slots move,
-// 4 at a time) under a recorded workload of reads, writes, deletes, TTL
+// Migration under kill -9, at every step: a shard drains (8 slots move as
+// one batch migration: the map's default max_slots_per_migration is 64)
+// under a recorded workload of reads, writes, deletes, TTL
 // writes and conditional writes, while the SOURCE shard's leader, the
 // TARGET shard's leader or the CONTROLLER leader dies at one step of the
 // protocol (PREPARING, COPYING, FREEZING, SWITCHED, cleanup). Every case
@@ -14,16 +15,22 @@
 // failpoint. Two cases cannot be reached by a failpoint of the dying
 // group; they hold the controller in the phase with a sleep failpoint and
 // kill -9 the leader from here (source: SWITCHED recorded, target not yet
-// activated; target: activated, source not yet released). Built only with
+// activated; target: activated, source not yet released). A last case
+// cancels the drain while the batch is held in COPYING: both shards abort
+// every slot of it and the source keeps them. Built only with
 // SHARDKV_FAILPOINTS=ON.
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
 #include <thread>
 
+#include "client/controller_client.h"
+#include "shardkv/internal/shard_control.grpc.pb.h"
 #include "tests/harness/checks.h"
 #include "tests/migration_test_util.h"
 
@@ -158,6 +165,7 @@ TEST_P(MigrationFaultTest, DrainSurvivesKillAtStep) {
   // 300 ms into the phase (inside the controller's 1.5 s hold), past the
   // steps that start it.
   std::map<uint64_t, Clock::time_point> first_seen;
+  int largest_batch = 0;
   const Clock::time_point deadline = Clock::now() + milliseconds(120000);
   v1::SlotMap map;
   while (Clock::now() < deadline) {
@@ -165,6 +173,9 @@ TEST_P(MigrationFaultTest, DrainSurvivesKillAtStep) {
     auto current = cluster_->GetMap(milliseconds(3000));
     if (!current.ok()) continue;
     map = *current;
+    for (const v1::Migration& m : map.migrations()) {
+      largest_batch = std::max(largest_batch, m.slots_size());
+    }
     if (!killed) {
       for (const v1::Migration& m : map.migrations()) {
         if (m.phase() != kc.kill_in_phase) continue;
@@ -193,6 +204,7 @@ TEST_P(MigrationFaultTest, DrainSurvivesKillAtStep) {
               deaths, static_cast<unsigned long long>(map.epoch()));
   EXPECT_GT(deaths, 0) << "the failpoint " << kc.failpoints
                        << " never fired: the case tested nothing";
+  EXPECT_GT(largest_batch, 1) << "no multi-slot migration was seen";
   auto settled = cluster_->WaitSettled(milliseconds(60000));
   ASSERT_TRUE(settled.ok()) << settled.status().ToString();
   uint32_t owned = 0;
@@ -212,6 +224,107 @@ TEST_P(MigrationFaultTest, DrainSurvivesKillAtStep) {
   EXPECT_TRUE(s.ok()) << s.ToString();
   s = CheckLinearizable(
       history_, "/tmp/migfault-" + std::string(kc.name) + "-history.jsonl");
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  s = book.VerifyAll();
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  std::vector<std::string> keys = book.keys();
+  for (const std::string& k : workload_->Keys()) keys.push_back(k);
+  s = CheckNoForeignSlotServed(*cluster_, *settled, keys);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+}
+
+// The slots of `shard` in a migration state (IMPORTING, EXPORTING, FROZEN)
+// at its leader, as "slot:state" words; empty when every slot it knows is
+// plainly OWNED.
+StatusOr<std::string> SlotsInMigration(ShardCluster& shard) {
+  auto leader = shard.WaitForLeader(milliseconds(10000), shard.ids());
+  if (!leader.ok()) return leader.status();
+  auto channel = grpc::CreateChannel(shard.address(*leader),
+                                     grpc::InsecureChannelCredentials());
+  auto stub = internal::ShardControl::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + milliseconds(5000));
+  internal::SlotsResponse response;
+  grpc::Status s = stub->Slots(&context, internal::SlotsRequest(), &response);
+  if (!s.ok()) return Status(Code::kUnavailable, s.error_message());
+  std::string busy;
+  for (const internal::SlotInfo& info : response.slots()) {
+    if (info.state() == internal::SLOT_OWNED) continue;
+    busy += std::to_string(info.slot()) + ":" +
+            internal::SlotState_Name(info.state()) + " ";
+  }
+  return busy;
+}
+
+class MigrationCancelTest : public MigrationFaultTest {};
+
+TEST_F(MigrationCancelTest, CancelledBatchIsAbortedOnBothShards) {
+  ShardedClusterOptions options;
+  options.name = "migfault-cancel-batch";
+  options.controllers = 1;
+  options.shards = 2;
+  options.replicas = 3;
+  options.slot_count = 16;
+  auto started = ShardedCluster::Start(options, milliseconds(60000));
+  ASSERT_TRUE(started.ok()) << started.status().ToString();
+  cluster_ = std::move(started).value();
+  KeyBook book(cluster_->endpoints(), 300, 512);
+  ASSERT_TRUE(book.WriteAll().ok());
+  // The batch is held after its copy, before FREEZING is recorded: a
+  // cancel then lands while it is still cancellable.
+  RestartWithFailpoints(
+      cluster_->controller(),
+      "migration.MIGRATION_COPYING.before_record=sleep(3000)");
+  if (HasFatalFailure()) return;
+  auto before = cluster_->GetMap();
+  ASSERT_TRUE(before.ok());
+  workload_ = std::make_unique<Workload>(cluster_->endpoints(),
+                                         MigrationWorkload(77), &history_);
+  ASSERT_TRUE(workload_->Start().ok());
+  std::this_thread::sleep_for(milliseconds(1000));
+  ASSERT_TRUE(cluster_->DrainShard(kSource).ok());
+
+  int batch_slots = 0;
+  const Clock::time_point deadline = Clock::now() + milliseconds(60000);
+  while (Clock::now() < deadline && batch_slots == 0) {
+    auto map = cluster_->GetMap(milliseconds(3000));
+    if (map.ok()) {
+      for (const v1::Migration& m : map->migrations()) {
+        if (m.phase() == v1::MIGRATION_COPYING) batch_slots = m.slots_size();
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_EQ(batch_slots, 8) << "no batch of the source's 8 slots in COPYING";
+  client::ControllerOptions controller_options;
+  controller_options.endpoints = cluster_->endpoints();
+  auto controller = client::ControllerClient::Create(controller_options);
+  ASSERT_TRUE(controller.ok());
+  auto cancelled = (*controller)->CancelDrain(kSource);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status().ToString();
+  ASSERT_EQ(cancelled->migrations_size(), 1);
+  EXPECT_TRUE(cancelled->migrations(0).cancelled());
+
+  auto settled = cluster_->WaitSettled(milliseconds(60000));
+  ASSERT_TRUE(settled.ok()) << settled.status().ToString();
+  EXPECT_EQ(settled->totals().cancelled(), before->totals().cancelled() + 8u);
+  EXPECT_EQ(settled->totals().slots_moved(), before->totals().slots_moved());
+  for (uint32_t slot = 0; slot < options.slot_count; ++slot) {
+    EXPECT_EQ(settled->slot_owner(slot), before->slot_owner(slot)) << slot;
+  }
+  for (uint32_t id : {kSource, kTarget}) {
+    auto busy = SlotsInMigration(cluster_->shard(id));
+    ASSERT_TRUE(busy.ok()) << busy.status().ToString();
+    EXPECT_EQ(*busy, "") << "shard " << id << " was not aborted";
+  }
+
+  std::this_thread::sleep_for(milliseconds(500));
+  workload_->Stop();
+  EXPECT_GE(workload_->AckedWrites(), 20u);
+  Status s =
+      RecordFinalReads(cluster_->endpoints(), workload_->Keys(), &history_);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  s = CheckLinearizable(history_, "/tmp/migfault-cancel-batch-history.jsonl");
   EXPECT_TRUE(s.ok()) << s.ToString();
   s = book.VerifyAll();
   EXPECT_TRUE(s.ok()) << s.ToString();

@@ -1,6 +1,7 @@
 #include "node/controller/map_edits.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 
@@ -76,6 +77,7 @@ StatusOr<v1::SlotMap> NewSlotMap(uint32_t slot_count) {
   map.set_slot_count(slot_count);
   map.mutable_slot_owner()->Resize(static_cast<int>(slot_count), 0);
   map.set_max_concurrent_migrations(kDefaultMaxConcurrentMigrations);
+  map.set_max_slots_per_migration(kDefaultMaxSlotsPerMigration);
   return map;
 }
 
@@ -172,31 +174,57 @@ uint64_t NextMigrationId(const v1::SlotMap& map, uint32_t index) {
 StatusOr<v1::Migration> AddMigration(uint32_t slot, uint32_t to_shard,
                                      uint64_t migration_id, int64_t now_ms,
                                      v1::SlotMap* map) {
-  if (slot >= map->slot_count()) {
-    return InvalidArgument("slot " + std::to_string(slot) +
-                           " is out of range (slot_count " +
-                           std::to_string(map->slot_count()) + ")");
-  }
+  return AddMigration(std::vector<uint32_t>{slot}, to_shard, migration_id,
+                      now_ms, map);
+}
+
+StatusOr<v1::Migration> AddMigration(const std::vector<uint32_t>& slots,
+                                     uint32_t to_shard, uint64_t migration_id,
+                                     int64_t now_ms, v1::SlotMap* map) {
+  if (slots.empty()) return InvalidArgument("a migration needs a slot");
   const v1::Shard* to = FindShard(*map, to_shard);
   if (to == nullptr) return NotFound(ShardName(to_shard) + " is not known");
   if (to->state() != v1::SHARD_ACTIVE) {
     return FailedPrecondition(ShardName(to_shard) + " is draining");
   }
-  uint32_t from = map->slot_owner(static_cast<int>(slot));
-  if (from == 0 || SlotPendingAssignment(*map, slot)) {
-    return FailedPrecondition("slot " + std::to_string(slot) +
-                              " is not assigned to a shard yet (Rebalance "
-                              "assigns it)");
-  }
-  if (from == to_shard) {
-    return FailedPrecondition("slot " + std::to_string(slot) +
-                              " is already owned by " + ShardName(to_shard));
-  }
+  std::map<uint32_t, uint64_t> moving;  // slot -> migration id
   for (const v1::Migration& m : map->migrations()) {
-    if (m.slot() == slot) {
+    for (uint32_t s : MigrationSlots(m)) moving[s] = m.id();
+  }
+  std::set<uint32_t> seen;
+  uint32_t from = 0;
+  for (uint32_t slot : slots) {
+    if (slot >= map->slot_count()) {
+      return InvalidArgument("slot " + std::to_string(slot) +
+                             " is out of range (slot_count " +
+                             std::to_string(map->slot_count()) + ")");
+    }
+    if (!seen.insert(slot).second) {
+      return InvalidArgument("slot " + std::to_string(slot) +
+                             " is named twice");
+    }
+    uint32_t owner = map->slot_owner(static_cast<int>(slot));
+    if (owner == 0 || SlotPendingAssignment(*map, slot)) {
+      return FailedPrecondition("slot " + std::to_string(slot) +
+                                " is not assigned to a shard yet (Rebalance "
+                                "assigns it)");
+    }
+    if (owner == to_shard) {
+      return FailedPrecondition("slot " + std::to_string(slot) +
+                                " is already owned by " + ShardName(to_shard));
+    }
+    if (from != 0 && owner != from) {
+      return InvalidArgument(
+          "slots of one migration must share a source: "
+          "slot " +
+          std::to_string(slot) + " is on " + ShardName(owner) + ", not " +
+          ShardName(from));
+    }
+    from = owner;
+    if (auto it = moving.find(slot); it != moving.end()) {
       return FailedPrecondition("slot " + std::to_string(slot) +
                                 " is already moving (migration " +
-                                std::to_string(m.id()) + ")");
+                                std::to_string(it->second) + ")");
     }
   }
   if (static_cast<uint32_t>(map->migrations_size()) >=
@@ -207,7 +235,8 @@ StatusOr<v1::Migration> AddMigration(uint32_t slot, uint32_t to_shard,
   }
   v1::Migration* m = map->add_migrations();
   m->set_id(migration_id);
-  m->set_slot(slot);
+  m->set_slot(slots.front());
+  m->mutable_slots()->Assign(slots.begin(), slots.end());
   m->set_from_shard(from);
   m->set_to_shard(to_shard);
   m->set_phase(v1::MIGRATION_PREPARING);
@@ -247,8 +276,8 @@ Status StartPlannedMoves(int64_t now_ms, v1::SlotMap* map) {
     return Status::Ok();
   }
   uint32_t index = 0;
-  for (const v1::PlannedMove& move : MovesToStart(*map, plan)) {
-    auto added = AddMigration(move.slot(), move.to_shard(),
+  for (const PlannedBatch& batch : BatchesToStart(*map, plan)) {
+    auto added = AddMigration(batch.slots, batch.to_shard,
                               NextMigrationId(*map, index++), now_ms, map);
     if (!added.ok()) return added.status();
   }
@@ -282,7 +311,9 @@ Status SwitchOwner(uint64_t id, uint64_t keys_copied, uint64_t bytes_copied,
                                             v1::MIGRATION_SWITCHED, keys_copied,
                                             bytes_copied, map));
   const v1::Migration* m = FindMigration(*map, id);
-  map->set_slot_owner(static_cast<int>(m->slot()), m->to_shard());
+  for (uint32_t slot : MigrationSlots(*m)) {
+    map->set_slot_owner(static_cast<int>(slot), m->to_shard());
+  }
   return Status::Ok();
 }
 
@@ -293,11 +324,11 @@ Status FinishMigration(uint64_t id, v1::SlotMap* map) {
     if (m.id() != id) continue;
     v1::MigrationTotals* totals = map->mutable_totals();
     if (m.phase() == v1::MIGRATION_SWITCHED) {
-      totals->set_slots_moved(totals->slots_moved() + 1);
+      totals->set_slots_moved(totals->slots_moved() + MigrationSlots(m).size());
       totals->set_keys_moved(totals->keys_moved() + m.keys_copied());
       totals->set_bytes_moved(totals->bytes_moved() + m.bytes_copied());
     } else if (m.cancelled() && m.phase() < v1::MIGRATION_FREEZING) {
-      totals->set_cancelled(totals->cancelled() + 1);
+      totals->set_cancelled(totals->cancelled() + MigrationSlots(m).size());
     } else {
       return FailedPrecondition("migration " + std::to_string(id) + " is in " +
                                 v1::MigrationPhase_Name(m.phase()) +

@@ -43,6 +43,12 @@ Status RemoveShard(uint32_t shard_id, v1::SlotMap* map);
 StatusOr<v1::Migration> AddMigration(uint32_t slot, uint32_t to_shard,
                                      uint64_t migration_id, int64_t now_ms,
                                      v1::SlotMap* map);
+// A batch: one migration moving every slot of `slots` (non-empty, distinct,
+// all owned by the same shard, none moving) to `to_shard`. Each slot is
+// checked as AddMigration checks one; any failure leaves the map untouched.
+StatusOr<v1::Migration> AddMigration(const std::vector<uint32_t>& slots,
+                                     uint32_t to_shard, uint64_t migration_id,
+                                     int64_t now_ms, v1::SlotMap* map);
 // A migration id no earlier migration used: derived from the epoch the
 // change will be stored at (epochs only grow) and its index in the change.
 uint64_t NextMigrationId(const v1::SlotMap& map, uint32_t index);
@@ -60,7 +66,7 @@ Status StartPlannedMoves(int64_t now_ms, v1::SlotMap* map);
 Status SetMigrationPhase(uint64_t id, v1::MigrationPhase from,
                          v1::MigrationPhase to, uint64_t keys_copied,
                          uint64_t bytes_copied, v1::SlotMap* map);
-// FREEZING -> SWITCHED and slot_owner[slot] = to_shard.
+// FREEZING -> SWITCHED and slot_owner[s] = to_shard for each of its slots.
 Status SwitchOwner(uint64_t id, uint64_t keys_copied, uint64_t bytes_copied,
                    v1::SlotMap* map);
 // Removes a SWITCHED migration (totals grow) or a cancelled one.

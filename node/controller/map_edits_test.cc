@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <vector>
+
 namespace shardkv::controller {
 namespace {
 
@@ -85,8 +88,9 @@ TEST(MapEditsTest, RebalanceAssignsAndRecordsPendingAssignments) {
 TEST(MapEditsTest, DrainStartsMovesUpToTheLimit) {
   v1::SlotMap map = TwoShards(16);
   // Shard 2 owns 8 slots; a limit below that shows the cap, whatever the
-  // default limit is.
+  // default limit is; one slot per migration, as before batches.
   map.set_max_concurrent_migrations(4);
+  map.set_max_slots_per_migration(1);
   ASSERT_TRUE(StartRebalance(&map).ok());
   map.clear_pending_assignments();
   ASSERT_TRUE(DrainShard(2, &map).ok());
@@ -107,6 +111,7 @@ TEST(MapEditsTest, DrainStartsMovesUpToTheLimit) {
 
 TEST(MapEditsTest, CancelDrainCancelsOnlyMigrationsBeforeTheFreeze) {
   v1::SlotMap map = TwoShards(16);
+  map.set_max_slots_per_migration(1);
   ASSERT_TRUE(StartRebalance(&map).ok());
   map.clear_pending_assignments();
   ASSERT_TRUE(DrainShard(2, &map).ok());
@@ -193,6 +198,98 @@ TEST(MapEditsTest, MoveSlotIsCappedByTheConcurrencyLimit) {
     }
     ++started;
   }
+}
+
+TEST(MapEditsTest, DrainStartsOneBatchPerSourceAndTarget) {
+  v1::SlotMap map = TwoShards(16);
+  EXPECT_EQ(MaxSlotsPerMigration(map), kDefaultMaxSlotsPerMigration);
+  ASSERT_TRUE(StartRebalance(&map).ok());
+  map.clear_pending_assignments();
+  map.set_max_slots_per_migration(3);
+  ASSERT_TRUE(DrainShard(2, &map).ok());
+  ASSERT_TRUE(StartPlannedMoves(5, &map).ok());
+  // Shard 2's 8 slots in batches of at most 3, each with slot = slots[0].
+  ASSERT_EQ(map.migrations_size(), 3);
+  std::set<uint32_t> moving;
+  for (const v1::Migration& m : map.migrations()) {
+    EXPECT_EQ(m.from_shard(), 2u);
+    EXPECT_EQ(m.to_shard(), 1u);
+    EXPECT_LE(m.slots_size(), 3);
+    ASSERT_GT(m.slots_size(), 0);
+    EXPECT_EQ(m.slot(), m.slots(0));
+    for (uint32_t s : m.slots()) {
+      EXPECT_EQ(map.slot_owner(static_cast<int>(s)), 2u);
+      EXPECT_TRUE(moving.insert(s).second) << s;
+    }
+  }
+  EXPECT_EQ(moving.size(), 8u);
+  // Planning again starts nothing new: every slot is in flight.
+  ASSERT_TRUE(StartPlannedMoves(6, &map).ok());
+  EXPECT_EQ(map.migrations_size(), 3);
+  // Cancel before the freeze cancels whole batches; the totals count slots.
+  ASSERT_TRUE(CancelDrain(2, &map).ok());
+  uint64_t first = map.migrations(0).id();
+  uint32_t first_slots = map.migrations(0).slots_size();
+  EXPECT_TRUE(map.migrations(0).cancelled());
+  ASSERT_TRUE(FinishMigration(first, &map).ok());
+  EXPECT_EQ(map.totals().cancelled(), first_slots);
+}
+
+TEST(MapEditsTest, BatchSwitchesEveryOneOfItsSlotsAtOnce) {
+  v1::SlotMap map = TwoShards(8);
+  for (uint32_t s = 0; s < 8; ++s) map.set_slot_owner(s, s < 4 ? 1 : 2);
+  // Mixed sources, duplicates, an empty list and a slot already moving
+  // are refused without touching the map.
+  EXPECT_EQ(
+      AddMigration(std::vector<uint32_t>{0, 4}, 2, 1, 0, &map).status().code(),
+      Code::kFailedPrecondition);  // 4 is already shard 2's
+  EXPECT_EQ(
+      AddMigration(std::vector<uint32_t>{4, 0}, 1, 1, 0, &map).status().code(),
+      Code::kFailedPrecondition);  // 0 is already shard 1's
+  EXPECT_EQ(
+      AddMigration(std::vector<uint32_t>{0, 0}, 2, 1, 0, &map).status().code(),
+      Code::kInvalidArgument);
+  EXPECT_EQ(
+      AddMigration(std::vector<uint32_t>{}, 2, 1, 0, &map).status().code(),
+      Code::kInvalidArgument);
+  ASSERT_TRUE(AddMigration(3, 2, 5, 0, &map).ok());
+  EXPECT_EQ(
+      AddMigration(std::vector<uint32_t>{0, 3}, 2, 1, 0, &map).status().code(),
+      Code::kFailedPrecondition);
+  EXPECT_EQ(map.migrations_size(), 1);
+  auto batch = AddMigration(std::vector<uint32_t>{0, 1, 2}, 2, 7, 0, &map);
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(MigrationSlots(*batch), (std::vector<uint32_t>{0, 1, 2}));
+  ASSERT_TRUE(SetMigrationPhase(7, v1::MIGRATION_PREPARING,
+                                v1::MIGRATION_FREEZING, 30, 300, &map)
+                  .ok());
+  for (uint32_t s : {0u, 1u, 2u}) EXPECT_EQ(map.slot_owner(s), 1u);
+  ASSERT_TRUE(SwitchOwner(7, 30, 300, &map).ok());
+  for (uint32_t s : {0u, 1u, 2u}) EXPECT_EQ(map.slot_owner(s), 2u);
+  EXPECT_EQ(map.slot_owner(3), 1u);  // its own migration is not switched
+  ASSERT_TRUE(FinishMigration(7, &map).ok());
+  EXPECT_EQ(map.totals().slots_moved(), 3u);
+  EXPECT_EQ(map.totals().keys_moved(), 30u);
+}
+
+TEST(MapEditsTest, OldStyleMigrationWithoutSlotsStillFinishes) {
+  // A map written before batches: the migration names only `slot`.
+  v1::SlotMap map = TwoShards(4);
+  for (uint32_t s = 0; s < 4; ++s) map.set_slot_owner(s, 1);
+  v1::Migration* old = map.add_migrations();
+  old->set_id(9);
+  old->set_slot(2);
+  old->set_from_shard(1);
+  old->set_to_shard(2);
+  old->set_phase(v1::MIGRATION_FREEZING);
+  EXPECT_EQ(MigrationSlots(*old), std::vector<uint32_t>{2});
+  EXPECT_EQ(AddMigration(2, 2, 10, 0, &map).status().code(),
+            Code::kFailedPrecondition);  // still known as moving
+  ASSERT_TRUE(SwitchOwner(9, 1, 1, &map).ok());
+  EXPECT_EQ(map.slot_owner(2), 2u);
+  EXPECT_EQ(map.slot_owner(1), 1u);
+  ASSERT_TRUE(FinishMigration(9, &map).ok());
+  EXPECT_EQ(map.totals().slots_moved(), 1u);
 }
 
 }  // namespace

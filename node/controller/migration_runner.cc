@@ -1,8 +1,12 @@
 #include "node/controller/migration_runner.h"
 
+#include <pthread.h>
+
 #include <chrono>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "common/clock.h"
 #include "common/failpoint.h"
@@ -19,8 +23,13 @@ using Stub = internal::ShardControl::Stub;
 constexpr std::chrono::milliseconds kRoundTimeout(120000);
 
 std::string Describe(const v1::Migration& m) {
-  return "migration " + std::to_string(m.id()) + " (slot " +
-         std::to_string(m.slot()) + ", shard " +
+  std::string slots = std::to_string(m.slot());
+  if (m.slots_size() > 1) {
+    slots = std::to_string(m.slots_size()) + " slots from " + slots;
+  } else {
+    slots = "slot " + slots;
+  }
+  return "migration " + std::to_string(m.id()) + " (" + slots + ", shard " +
          std::to_string(m.from_shard()) + " -> " +
          std::to_string(m.to_shard()) + ")";
 }
@@ -35,7 +44,7 @@ int64_t MillisSince(Clock::time_point start) {
 
 Status MigrationRunner::Run(uint64_t id) {
   Clock::time_point phase_start = Clock::now();
-  uint64_t as_of = 0;  // last round's image; 0 after a restart: full copy
+  AsOf as_of;  // last rounds' images; empty after a restart: full copy
   uint64_t keys = 0, bytes = 0;
   // The map to act on: read once, then the map each phase change wrote
   // (a later change is caught by that next phase change's CAS check).
@@ -52,6 +61,8 @@ Status MigrationRunner::Run(uint64_t id) {
     const v1::Migration* m = FindMigration(c.map, id);
     if (m == nullptr) return Status::Ok();
     c.migration = *m;
+    c.slots = MigrationSlots(*m);
+    if (as_of.size() != c.slots.size()) as_of.assign(c.slots.size(), 0);
     const v1::Shard* from = FindShard(c.map, m->from_shard());
     const v1::Shard* to = FindShard(c.map, m->to_shard());
     if (from == nullptr || to == nullptr) {
@@ -79,7 +90,7 @@ Status MigrationRunner::Run(uint64_t id) {
       };
     } else if (phase == v1::MIGRATION_FREEZING) {
       // as_of is still 0 when this run resumed here (failover): the final
-      // round then copies everything, under the freeze.
+      // rounds then copy everything, under the freeze.
       SHARDKV_RETURN_IF_ERROR(FreezeAndFinalRound(c, as_of, &keys, &bytes));
       next = [id, keys, bytes](v1::SlotMap* map) {
         return SwitchOwner(id, keys, bytes, map);
@@ -121,54 +132,122 @@ Status MigrationRunner::Run(uint64_t id) {
   return Unavailable("driver stopping");
 }
 
-Status MigrationRunner::Prepare(const Context& c) {
-  const v1::Migration& m = c.migration;
-  internal::BeginImport import;
-  import.set_migration_id(m.id());
-  import.set_slot(m.slot());
-  import.set_epoch(c.map.epoch());
-  import.set_slot_count(c.map.slot_count());
-  auto r = caller_->Unary(c.to, "StartImport", &Stub::StartImport, import);
-  if (!r.ok()) return r.status();
-  internal::BeginExport export_;
-  export_.set_migration_id(m.id());
-  export_.set_slot(m.slot());
-  export_.set_epoch(c.map.epoch());
-  return caller_->Unary(c.from, "StartExport", &Stub::StartExport, export_)
-      .status();
+Status MigrationRunner::ForEachSlot(const Context& c,
+                                    const std::function<Status(size_t)>& step) {
+  const size_t n = c.slots.size();
+  if (n == 1) return step(0);
+  std::mutex mu;
+  size_t next = 0;
+  Status first_error;
+  auto work = [&] {
+    while (true) {
+      size_t i;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (next >= n) return;
+        i = next++;
+      }
+      Status s = step(i);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (first_error.ok()) first_error = s;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  const size_t width = std::min<size_t>(n, kSlotParallelism);
+  for (size_t t = 1; t < width; ++t) {
+    threads.emplace_back([&work] {
+      pthread_setname_np(pthread_self(), "ctl-mig-slot");
+      work();
+    });
+  }
+  work();  // this thread is one of them
+  for (std::thread& t : threads) t.join();
+  return first_error;
 }
 
-Status MigrationRunner::Copy(const Context& c, uint64_t* as_of, uint64_t* keys,
+Status MigrationRunner::Prepare(const Context& c) {
+  const v1::Migration& m = c.migration;
+  // Every slot importing on T before any is exported from S (as for one
+  // slot: the target is ready before the source tracks changes).
+  SHARDKV_RETURN_IF_ERROR(ForEachSlot(c, [&](size_t i) {
+    internal::BeginImport import;
+    import.set_migration_id(m.id());
+    import.set_slot(c.slots[i]);
+    import.set_epoch(c.map.epoch());
+    import.set_slot_count(c.map.slot_count());
+    return caller_->Unary(c.to, "StartImport", &Stub::StartImport, import)
+        .status();
+  }));
+  return ForEachSlot(c, [&](size_t i) {
+    internal::BeginExport export_;
+    export_.set_migration_id(m.id());
+    export_.set_slot(c.slots[i]);
+    export_.set_epoch(c.map.epoch());
+    return caller_->Unary(c.from, "StartExport", &Stub::StartExport, export_)
+        .status();
+  });
+}
+
+Status MigrationRunner::BatchRound(const Context& c, AsOf* as_of,
+                                   bool final_round, Round* total) {
+  std::mutex mu;
+  *total = Round{};
+  total->frozen = true;
+  return ForEachSlot(c, [&](size_t i) {
+    Round r;
+    // A batch needs the sessions once: the first slot's final round
+    // carries them (every slot is frozen before any final round starts).
+    SHARDKV_RETURN_IF_ERROR(
+        CopyRound(c, c.slots[i], (*as_of)[i], final_round && i > 0, &r));
+    std::lock_guard<std::mutex> lock(mu);
+    if (r.chunks > 0) (*as_of)[i] = r.as_of_index;
+    total->changed_keys += r.changed_keys;
+    total->keys += r.keys;
+    total->bytes += r.bytes;
+    total->chunks += r.chunks;
+    if (r.chunks == 0 || !r.frozen) total->frozen = false;
+    return Status::Ok();
+  });
+}
+
+Status MigrationRunner::Copy(const Context& c, AsOf* as_of, uint64_t* keys,
                              uint64_t* bytes) {
-  *as_of = 0;
+  as_of->assign(c.slots.size(), 0);
   *keys = 0;
   *bytes = 0;
   for (int round = 0; round < kMaxCopyRounds && !stop_->load(); ++round) {
     Round r;
-    SHARDKV_RETURN_IF_ERROR(CopyRound(c, *as_of, &r));
-    if (r.chunks > 0) *as_of = r.as_of_index;
+    SHARDKV_RETURN_IF_ERROR(BatchRound(c, as_of, false, &r));
     *keys += r.keys;
     *bytes += r.bytes;
-    SHARDKV_LOG(kDebug) << "migration " << c.migration.id() << " round "
-                        << round << ": " << r.keys << " keys, "
-                        << r.changed_keys << " changed";
-    if (r.changed_keys < kFreezeBelowChangedKeys) return Status::Ok();
+    SHARDKV_LOG(kDebug) << Describe(c.migration) << " round " << round << ": "
+                        << r.keys << " keys, " << r.changed_keys << " changed";
+    // The bulk round of a batch takes long enough for many changes to pile
+    // up: a catch-up round after it keeps the final (frozen) round short.
+    bool bulk_of_batch = round == 0 && c.slots.size() > 1;
+    if (r.changed_keys < kFreezeBelowChangedKeys && !bulk_of_batch) {
+      return Status::Ok();
+    }
   }
   return stop_->load() ? Unavailable("driver stopping") : Status::Ok();
 }
 
 Status MigrationRunner::FreezeAndFinalRound(const Context& c,
-                                            uint64_t after_index,
+                                            const AsOf& after_index,
                                             uint64_t* keys, uint64_t* bytes) {
-  internal::FreezeSlot freeze;
-  freeze.set_migration_id(c.migration.id());
-  freeze.set_slot(c.migration.slot());
-  auto frozen = caller_->Unary(c.from, "Freeze", &Stub::Freeze, freeze);
-  if (!frozen.ok()) return frozen.status();
+  SHARDKV_RETURN_IF_ERROR(ForEachSlot(c, [&](size_t i) {
+    internal::FreezeSlot freeze;
+    freeze.set_migration_id(c.migration.id());
+    freeze.set_slot(c.slots[i]);
+    return caller_->Unary(c.from, "Freeze", &Stub::Freeze, freeze).status();
+  }));
+  AsOf as_of = after_index;
   Round r;
-  SHARDKV_RETURN_IF_ERROR(CopyRound(c, after_index, &r));
-  if (r.chunks == 0 || !r.frozen) {
-    return FailedPrecondition("migration " + std::to_string(c.migration.id()) +
+  SHARDKV_RETURN_IF_ERROR(BatchRound(c, &as_of, true, &r));
+  if (!r.frozen) {
+    return FailedPrecondition(Describe(c.migration) +
                               ": the source's final round was not frozen");
   }
   *keys += r.keys;
@@ -177,38 +256,47 @@ Status MigrationRunner::FreezeAndFinalRound(const Context& c,
 }
 
 Status MigrationRunner::ActivateAndRelease(const Context& c) {
-  internal::ActivateSlot activate;
-  activate.set_migration_id(c.migration.id());
-  activate.set_slot(c.migration.slot());
-  activate.set_epoch(c.map.epoch());
-  auto r = caller_->Unary(c.to, "Activate", &Stub::Activate, activate);
-  if (!r.ok()) return r.status();
-  // The target serves the slot, the source still holds its data.
+  SHARDKV_RETURN_IF_ERROR(ForEachSlot(c, [&](size_t i) {
+    internal::ActivateSlot activate;
+    activate.set_migration_id(c.migration.id());
+    activate.set_slot(c.slots[i]);
+    activate.set_epoch(c.map.epoch());
+    return caller_->Unary(c.to, "Activate", &Stub::Activate, activate).status();
+  }));
+  // The target serves every slot, the source still holds their data.
   SHARDKV_FAILPOINT("migration.SWITCHED.after_activate");
-  internal::ReleaseSlot release;
-  release.set_migration_id(c.migration.id());
-  release.set_slot(c.migration.slot());
-  release.set_epoch(c.map.epoch());
-  return caller_->Unary(c.from, "Release", &Stub::Release, release).status();
+  return ForEachSlot(c, [&](size_t i) {
+    internal::ReleaseSlot release;
+    release.set_migration_id(c.migration.id());
+    release.set_slot(c.slots[i]);
+    release.set_epoch(c.map.epoch());
+    return caller_->Unary(c.from, "Release", &Stub::Release, release).status();
+  });
 }
 
 Status MigrationRunner::Abort(const Context& c) {
-  internal::AbortMigration abort;
-  abort.set_migration_id(c.migration.id());
-  abort.set_slot(c.migration.slot());
-  abort.set_epoch(c.map.epoch());
-  auto r = caller_->Unary(c.to, "Abort", &Stub::Abort, abort);
-  if (!r.ok()) return r.status();
-  return caller_->Unary(c.from, "Abort", &Stub::Abort, abort).status();
+  auto abort_on = [&](const v1::Shard& shard) {
+    return ForEachSlot(c, [&](size_t i) {
+      internal::AbortMigration abort;
+      abort.set_migration_id(c.migration.id());
+      abort.set_slot(c.slots[i]);
+      abort.set_epoch(c.map.epoch());
+      return caller_->Unary(shard, "Abort", &Stub::Abort, abort).status();
+    });
+  };
+  SHARDKV_RETURN_IF_ERROR(abort_on(c.to));
+  return abort_on(c.from);
 }
 
-Status MigrationRunner::CopyRound(const Context& c, uint64_t after_index,
+Status MigrationRunner::CopyRound(const Context& c, uint32_t slot,
+                                  uint64_t after_index, bool omit_sessions,
                                   Round* round) {
   internal::ExportSlotRequest request;
   request.set_migration_id(c.migration.id());
-  request.set_slot(c.migration.slot());
+  request.set_slot(slot);
   request.set_after_index(after_index);
   request.set_max_chunk_bytes(kExportChunkBytes);
+  request.set_omit_sessions(omit_sessions);
   Status import_error;
   Status s = caller_->Call(
       c.from, "ExportSlot",
@@ -221,9 +309,13 @@ Status MigrationRunner::CopyRound(const Context& c, uint64_t after_index,
           if (round->chunks++ == 0) round->changed_keys = chunk.changed_keys();
           round->as_of_index = chunk.as_of_index();
           round->frozen = chunk.frozen();
+          // Nothing changed (or sessions omitted): no Raft entry for it.
+          if (chunk.records_size() == 0 && chunk.sessions_size() == 0) {
+            continue;
+          }
           internal::ImportRecords import;
           import.set_migration_id(c.migration.id());
-          import.set_slot(c.migration.slot());
+          import.set_slot(slot);
           for (const internal::SlotRecord& record : chunk.records()) {
             round->bytes += record.key().size() + record.value().size();
           }
@@ -240,9 +332,9 @@ Status MigrationRunner::CopyRound(const Context& c, uint64_t after_index,
         }
         grpc::Status finished = reader->Finish();
         SHARDKV_LOG(kDebug)
-            << "migration " << c.migration.id() << " round of " << round->chunks
-            << " chunks ended after " << MillisSince(started)
-            << " ms: " << finished.error_message();
+            << "migration " << c.migration.id() << " slot " << slot
+            << " round of " << round->chunks << " chunks ended after "
+            << MillisSince(started) << " ms: " << finished.error_message();
         return finished;
       },
       kRoundTimeout);

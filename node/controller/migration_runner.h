@@ -1,14 +1,23 @@
-// MigrationRunner: carries one migration through the protocol of
+// MigrationRunner: carries one migration (one slot, or a batch of slots
+// from the same source S to the same target T) through the protocol of
 // docs/sharding.md, from the phase recorded in the map:
 //
-//   PREPARING  T.StartImport, S.StartExport                    -> COPYING
-//   COPYING    copy rounds S.ExportSlot -> T.Import until a round
-//              reports < kFreezeBelowChangedKeys changed keys or
-//              kMaxCopyRounds rounds ran                       -> FREEZING
-//   FREEZING   S.Freeze, the final (frozen) round with sessions
-//              -> slot_owner = T                               -> SWITCHED
-//   SWITCHED   T.Activate, S.Release       -> removed from the map
-//   cancelled (before FREEZING): T.Abort, S.Abort -> removed
+//   PREPARING  T.StartImport, then S.StartExport, of every slot -> COPYING
+//   COPYING    copy rounds S.ExportSlot -> T.Import of every slot until a
+//              round reports < kFreezeBelowChangedKeys changed keys over
+//              the batch (a batch always runs a catch-up round after the
+//              bulk round) or kMaxCopyRounds rounds ran    -> FREEZING
+//   FREEZING   S.Freeze of every slot, then the final (frozen) round of
+//              every slot, the sessions with one of them
+//              -> slot_owner = T for every slot            -> SWITCHED
+//   SWITCHED   T.Activate of every slot, then S.Release of every slot
+//              -> removed from the map
+//   cancelled (before FREEZING): T.Abort, S.Abort of every slot -> removed
+//
+// The node steps stay per slot (each idempotent per migration id and
+// slot); within a phase they run on up to kSlotParallelism threads, so the
+// shard's leader batches them into shared Raft entries. A phase is
+// recorded only after its step succeeded for every slot.
 //
 // Each phase is recorded in the map (CAS) before it is acted on, and every
 // node step is idempotent per migration id, so running a migration again
@@ -21,6 +30,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "common/status.h"
 #include "node/controller/map_store.h"
@@ -31,6 +42,8 @@ namespace shardkv::controller {
 inline constexpr uint64_t kFreezeBelowChangedKeys = 256;
 inline constexpr int kMaxCopyRounds = 8;
 inline constexpr uint64_t kExportChunkBytes = 1 << 20;
+// Node calls of one migration in flight at once (one per slot).
+inline constexpr int kSlotParallelism = 8;
 
 class MigrationRunner {
  public:
@@ -54,19 +67,30 @@ class MigrationRunner {
   struct Context {
     v1::SlotMap map;
     v1::Migration migration;
+    std::vector<uint32_t> slots;
     v1::Shard from;
     v1::Shard to;
   };
+  // Per slot of the batch (same order as Context::slots): the last round's
+  // image, 0 after a restart (the next round then copies everything).
+  using AsOf = std::vector<uint64_t>;
 
   Status Prepare(const Context& c);
   // Copy rounds; on return the caller records FREEZING.
-  Status Copy(const Context& c, uint64_t* as_of, uint64_t* keys,
-              uint64_t* bytes);
-  Status FreezeAndFinalRound(const Context& c, uint64_t after_index,
+  Status Copy(const Context& c, AsOf* as_of, uint64_t* keys, uint64_t* bytes);
+  Status FreezeAndFinalRound(const Context& c, const AsOf& as_of,
                              uint64_t* keys, uint64_t* bytes);
   Status ActivateAndRelease(const Context& c);
   Status Abort(const Context& c);
-  Status CopyRound(const Context& c, uint64_t after_index, Round* round);
+  // One round of the batch: a round of every slot; sums into *total.
+  Status BatchRound(const Context& c, AsOf* as_of, bool final_round,
+                    Round* total);
+  Status CopyRound(const Context& c, uint32_t slot, uint64_t after_index,
+                   bool omit_sessions, Round* round);
+  // Runs step(i) for every slot index i of the batch, kSlotParallelism at a
+  // time; the first error (every step still runs once).
+  Status ForEachSlot(const Context& c,
+                     const std::function<Status(size_t)>& step);
 
   SlotMapStore* const store_;
   ShardCaller* const caller_;

@@ -1,7 +1,9 @@
 #include "node/controller/planner.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
+#include <utility>
 
 namespace shardkv::controller {
 namespace {
@@ -40,9 +42,47 @@ std::vector<ShardLoad> ActiveLoads(const v1::SlotMap& map,
 
 }  // namespace
 
+std::vector<uint32_t> MigrationSlots(const v1::Migration& m) {
+  if (m.slots().empty()) return {m.slot()};
+  return {m.slots().begin(), m.slots().end()};
+}
+
+uint32_t MaxSlotsPerMigration(const v1::SlotMap& map) {
+  return map.max_slots_per_migration() == 0 ? kDefaultMaxSlotsPerMigration
+                                            : map.max_slots_per_migration();
+}
+
+namespace {
+
+// Every slot's effective owner at once (EffectiveOwner for each slot).
+std::vector<uint32_t> EffectiveOwners(const v1::SlotMap& map) {
+  const uint32_t n = map.slot_count();
+  std::set<uint32_t> known;
+  for (const v1::Shard& shard : map.shards()) known.insert(shard.id());
+  std::vector<uint32_t> owner(n, 0);
+  for (uint32_t slot = 0;
+       slot < n && slot < static_cast<uint32_t>(map.slot_owner_size());
+       ++slot) {
+    uint32_t o = map.slot_owner(static_cast<int>(slot));
+    owner[slot] = known.count(o) ? o : 0;
+  }
+  for (const v1::Migration& m : map.migrations()) {
+    if (m.cancelled()) continue;
+    for (uint32_t slot : MigrationSlots(m)) {
+      if (slot < n) owner[slot] = m.to_shard();
+    }
+  }
+  return owner;
+}
+
+}  // namespace
+
 uint32_t EffectiveOwner(const v1::SlotMap& map, uint32_t slot) {
   for (const v1::Migration& m : map.migrations()) {
-    if (m.slot() == slot && !m.cancelled()) return m.to_shard();
+    if (m.cancelled()) continue;
+    for (uint32_t s : MigrationSlots(m)) {
+      if (s == slot) return m.to_shard();
+    }
   }
   if (slot >= static_cast<uint32_t>(map.slot_owner_size())) return 0;
   uint32_t owner = map.slot_owner(static_cast<int>(slot));
@@ -55,11 +95,10 @@ uint32_t EffectiveOwner(const v1::SlotMap& map, uint32_t slot) {
 RebalancePlan PlanRebalance(const v1::SlotMap& map) {
   RebalancePlan plan;
   const uint32_t n = map.slot_count();
-  std::vector<uint32_t> owner(n, 0);
+  std::vector<uint32_t> owner = EffectiveOwners(map);
   std::set<uint32_t> pinned;  // slots with a migration in flight
-  for (const v1::Migration& m : map.migrations()) pinned.insert(m.slot());
-  for (uint32_t slot = 0; slot < n; ++slot) {
-    owner[slot] = EffectiveOwner(map, slot);
+  for (const v1::Migration& m : map.migrations()) {
+    for (uint32_t slot : MigrationSlots(m)) pinned.insert(slot);
   }
   std::vector<ShardLoad> loads = ActiveLoads(map, owner);
   if (loads.empty()) return plan;
@@ -128,13 +167,27 @@ RebalancePlan PlanRebalance(const v1::SlotMap& map) {
   return plan;
 }
 
-std::vector<v1::PlannedMove> MovesToStart(const v1::SlotMap& map,
-                                          const RebalancePlan& plan) {
+std::vector<PlannedBatch> BatchesToStart(const v1::SlotMap& map,
+                                         const RebalancePlan& plan) {
   uint32_t limit = map.max_concurrent_migrations();
   uint32_t running = static_cast<uint32_t>(map.migrations_size());
   if (running >= limit) return {};
-  size_t start = std::min<size_t>(limit - running, plan.moves.size());
-  return {plan.moves.begin(), plan.moves.begin() + start};
+  const size_t room = limit - running;
+  const size_t cap = MaxSlotsPerMigration(map);
+  std::vector<PlannedBatch> batches;
+  std::map<std::pair<uint32_t, uint32_t>, size_t> open;  // pair -> index
+  for (const v1::PlannedMove& move : plan.moves) {
+    auto key = std::make_pair(move.from_shard(), move.to_shard());
+    auto it = open.find(key);
+    if (it == open.end() || batches[it->second].slots.size() >= cap) {
+      if (batches.size() >= room) continue;  // no room for another batch
+      batches.push_back({move.from_shard(), move.to_shard(), {}});
+      open[key] = batches.size() - 1;
+      it = open.find(key);
+    }
+    batches[it->second].slots.push_back(move.slot());
+  }
+  return batches;
 }
 
 }  // namespace shardkv::controller

@@ -19,6 +19,21 @@
 
 namespace shardkv::controller {
 
+inline constexpr uint32_t kDefaultMaxSlotsPerMigration = 64;
+
+// The slots a migration moves: `slots`, or `slot` alone for a migration
+// written before batches existed.
+std::vector<uint32_t> MigrationSlots(const v1::Migration& m);
+// The map's max_slots_per_migration, 0 read as the default.
+uint32_t MaxSlotsPerMigration(const v1::SlotMap& map);
+
+// Planned moves from one source to one target, started as one migration.
+struct PlannedBatch {
+  uint32_t from_shard = 0;
+  uint32_t to_shard = 0;
+  std::vector<uint32_t> slots;
+};
+
 struct RebalancePlan {
   // Unassigned slot -> active shard (no data to move).
   std::map<uint32_t, uint32_t> assignments;
@@ -33,9 +48,10 @@ uint32_t EffectiveOwner(const v1::SlotMap& map, uint32_t slot);
 // The whole plan. Empty when there is no ACTIVE shard.
 RebalancePlan PlanRebalance(const v1::SlotMap& map);
 
-// The moves of `plan` that may start now: at most
-// max_concurrent_migrations minus the migrations in flight.
-std::vector<v1::PlannedMove> MovesToStart(const v1::SlotMap& map,
-                                          const RebalancePlan& plan);
+// The moves of `plan` that may start now, grouped by (source, target) in
+// plan order into batches of at most MaxSlotsPerMigration slots: at most
+// max_concurrent_migrations minus the migrations in flight batches.
+std::vector<PlannedBatch> BatchesToStart(const v1::SlotMap& map,
+                                         const RebalancePlan& plan);
 
 }  // namespace shardkv::controller

@@ -116,17 +116,74 @@ TEST(PlannerTest, NoActiveShardPlansNothing) {
   EXPECT_TRUE(plan.assignments.empty());
 }
 
-TEST(PlannerTest, MovesToStartRespectsTheConcurrencyLimit) {
+TEST(PlannerTest, BatchesToStartRespectsTheConcurrencyLimit) {
   v1::SlotMap map = MakeMap(16, {{1, kActive}, {2, kActive}});
   Own(&map, 0, 15, 1);
   map.set_max_concurrent_migrations(3);
+  map.set_max_slots_per_migration(1);  // one slot each, as before batches
   RebalancePlan plan = PlanRebalance(map);
   ASSERT_EQ(plan.moves.size(), 8u);
-  EXPECT_EQ(MovesToStart(map, plan).size(), 3u);
+  EXPECT_EQ(BatchesToStart(map, plan).size(), 3u);
   for (int i = 0; i < 2; ++i) map.add_migrations()->set_slot(100 + i);
-  EXPECT_EQ(MovesToStart(map, plan).size(), 1u);
+  EXPECT_EQ(BatchesToStart(map, plan).size(), 1u);
   map.add_migrations()->set_slot(200);
-  EXPECT_TRUE(MovesToStart(map, plan).empty());
+  EXPECT_TRUE(BatchesToStart(map, plan).empty());
+}
+
+TEST(PlannerTest, BatchesGroupMovesBySourceAndTargetUpToTheCap) {
+  // Shard 3 drains 12 slots to shards 1 and 2 (2 each now).
+  v1::SlotMap map = MakeMap(16, {{1, kActive}, {2, kActive}, {3, kDraining}});
+  Own(&map, 0, 1, 1);
+  Own(&map, 2, 3, 2);
+  Own(&map, 4, 15, 3);
+  map.set_max_concurrent_migrations(8);
+  map.set_max_slots_per_migration(4);
+  RebalancePlan plan = PlanRebalance(map);
+  ASSERT_EQ(plan.moves.size(), 12u);
+  std::map<uint32_t, uint32_t> planned_to;  // slot -> target
+  for (const v1::PlannedMove& m : plan.moves)
+    planned_to[m.slot()] = m.to_shard();
+  std::vector<PlannedBatch> batches = BatchesToStart(map, plan);
+  ASSERT_EQ(batches.size(), 4u);  // 6 slots per target, batches of 4 + 2
+  std::set<uint32_t> seen;
+  for (const PlannedBatch& b : batches) {
+    EXPECT_EQ(b.from_shard, 3u);
+    EXPECT_LE(b.slots.size(), 4u);
+    for (uint32_t s : b.slots) {
+      EXPECT_EQ(planned_to[s], b.to_shard) << s;
+      EXPECT_TRUE(seen.insert(s).second) << s;
+    }
+  }
+  EXPECT_EQ(seen.size(), 12u);
+  // Room for 2 more migrations: only 2 batches start, full ones first.
+  map.set_max_concurrent_migrations(2);
+  batches = BatchesToStart(map, plan);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].slots.size(), 4u);
+  EXPECT_EQ(batches[1].slots.size(), 4u);
+  // The default cap (0 in the map) takes every move of a pair at once.
+  map.set_max_slots_per_migration(0);
+  batches = BatchesToStart(map, plan);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0].slots.size() + batches[1].slots.size(), 12u);
+}
+
+TEST(PlannerTest, EverySlotOfABatchInFlightIsPinned) {
+  v1::SlotMap map = MakeMap(8, {{1, kActive}, {2, kActive}});
+  Own(&map, 0, 7, 1);
+  v1::Migration* m = map.add_migrations();
+  m->set_id(7);
+  m->set_slot(5);
+  for (uint32_t s : {5u, 6u, 7u}) m->add_slots(s);
+  m->set_from_shard(1);
+  m->set_to_shard(2);
+  for (uint32_t s : {5u, 6u, 7u}) EXPECT_EQ(EffectiveOwner(map, s), 2u);
+  RebalancePlan plan = PlanRebalance(map);
+  ASSERT_EQ(plan.moves.size(), 1u);  // 3 in flight + 1 more = 4 each
+  EXPECT_LT(plan.moves[0].slot(), 5u);
+  // Cancelled, the batch's slots count as the source's again.
+  m->set_cancelled(true);
+  EXPECT_EQ(EffectiveOwner(map, 6), 1u);
 }
 
 // The fewest moves possible, by trying every choice of which active

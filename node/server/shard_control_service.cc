@@ -166,6 +166,8 @@ grpc::Status ShardControlService::ExportSlot(
   if (!image.ok()) return ToGrpc(image.status());
   internal::ExportChunk chunk;
   while ((*image)->NextChunk(chunk_bytes, &chunk)) {
+    // A batch of slots frozen together takes the sessions from one slot.
+    if (request->omit_sessions()) chunk.clear_sessions();
     if (context->IsCancelled()) {
       return grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled");
     }

@@ -325,6 +325,50 @@ TEST_F(SlotMigrationTest, MoveOneSlotByHandWhileWriting) {
   }
 }
 
+// A batch of slots frozen together takes the sessions from one slot's final
+// round: ExportSlot with omit_sessions sends the records but no session.
+TEST_F(SlotMigrationTest, FrozenRoundOmitsSessionsWhenAsked) {
+  internal::AssignSlots assign;
+  assign.set_epoch(1);
+  assign.set_slot_count(kCount);
+  for (uint32_t s = 0; s < kCount; ++s) assign.add_slots(s);
+  Step(1, &internal::ShardControl::Stub::Assign, assign);
+  ASSERT_TRUE(Set(1, KeyOf(kSlot, 0), "v", /*client=*/77, 1).ok());
+  internal::BeginExport begin_export;
+  begin_export.set_migration_id(kMigration);
+  begin_export.set_slot(kSlot);
+  begin_export.set_epoch(2);
+  Step(1, &internal::ShardControl::Stub::StartExport, begin_export);
+  internal::FreezeSlot freeze;
+  freeze.set_migration_id(kMigration);
+  freeze.set_slot(kSlot);
+  Step(1, &internal::ShardControl::Stub::Freeze, freeze);
+  auto round = [&](bool omit, int* records, int* sessions) {
+    internal::ExportSlotRequest request;
+    request.set_migration_id(kMigration);
+    request.set_slot(kSlot);
+    request.set_omit_sessions(omit);
+    grpc::ClientContext context;
+    Deadline(&context, 20000);
+    auto reader = nodes_[1].control->ExportSlot(&context, request);
+    internal::ExportChunk chunk;
+    *records = *sessions = 0;
+    while (reader->Read(&chunk)) {
+      EXPECT_TRUE(chunk.frozen());
+      *records += chunk.records_size();
+      *sessions += chunk.sessions_size();
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+  };
+  int records = 0, sessions = 0;
+  round(false, &records, &sessions);
+  EXPECT_EQ(records, 1);
+  EXPECT_GE(sessions, 1);
+  round(true, &records, &sessions);
+  EXPECT_EQ(records, 1);
+  EXPECT_EQ(sessions, 0);
+}
+
 // A measurement, not a check (run with --gtest_also_run_disabled_tests):
 // export + import throughput of one slot holding about 50 MiB.
 TEST_F(SlotMigrationTest, DISABLED_MeasureMoving50MiB) {
