@@ -51,11 +51,8 @@ class ApplyCache {
     std::unordered_map<uint64_t, std::optional<Session>> sessions;
   };
 
-  static constexpr size_t kDefaultMaxRecords = size_t{1} << 18;
-  static constexpr size_t kDefaultMaxSessions = size_t{1} << 16;
-
-  explicit ApplyCache(size_t max_records = kDefaultMaxRecords,
-                      size_t max_sessions = kDefaultMaxSessions)
+  explicit ApplyCache(size_t max_records = ApplyCacheDefaults::kMaxRecords,
+                      size_t max_sessions = ApplyCacheDefaults::kMaxSessions)
       : max_records_(max_records), max_sessions_(max_sessions) {}
 
   // nullptr when not cached.

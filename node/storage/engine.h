@@ -44,6 +44,9 @@ struct EngineOptions {
   // Block cache for the data column family.
   uint64_t block_cache_bytes = 256ull << 20;
   uint64_t write_buffer_bytes = 64ull << 20;
+  // Memtable insert hints for the column families of few, often rewritten
+  // keys (sessions, raft_state, meta); see engine.cc. Off only to measure.
+  bool rewrite_insert_hints = true;
 };
 
 class Engine {

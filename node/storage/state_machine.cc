@@ -25,12 +25,13 @@ Status Corrupt(const std::string& what) {
 
 class StateMachine::Impl {
  public:
-  explicit Impl(Engine* engine) : core(engine) {}
+  Impl(Engine* engine, CacheLimits limits)
+      : core(engine, limits.records, limits.sessions) {}
   StateMachineCore core;
 };
 
-StateMachine::StateMachine(Engine* engine)
-    : impl_(std::make_unique<Impl>(engine)) {}
+StateMachine::StateMachine(Engine* engine, CacheLimits cache_limits)
+    : impl_(std::make_unique<Impl>(engine, cache_limits)) {}
 
 StateMachine::~StateMachine() = default;
 

@@ -82,9 +82,23 @@ struct AppliedState {
 class SnapshotSource;
 class SnapshotSink;
 
+// Default bounds of the apply cache (apply_cache.h): about 100 bytes per
+// record entry (plus keys over 15 bytes), so ~30 MB at most.
+struct ApplyCacheDefaults {
+  static constexpr size_t kMaxRecords = size_t{1} << 18;
+  static constexpr size_t kMaxSessions = size_t{1} << 16;
+};
+
 class StateMachine {
  public:
-  explicit StateMachine(Engine* engine);
+  // `cache_limits`: entries of the in-memory apply cache (apply_cache.h);
+  // zero disables a part (only to measure what it saves).
+  struct CacheLimits {
+    size_t records = ApplyCacheDefaults::kMaxRecords;
+    size_t sessions = ApplyCacheDefaults::kMaxSessions;
+  };
+  explicit StateMachine(Engine* engine) : StateMachine(engine, CacheLimits{}) {}
+  StateMachine(Engine* engine, CacheLimits cache_limits);
   ~StateMachine();
 
   // Reads the applied state; finishes or rolls back an interrupted

@@ -20,7 +20,9 @@
 namespace shardkv::storage {
 
 struct StateMachineCore {
-  explicit StateMachineCore(Engine* e) : engine(e) {}
+  StateMachineCore(Engine* e, size_t max_cached_records,
+                   size_t max_cached_sessions)
+      : engine(e), apply_cache(max_cached_records, max_cached_sessions) {}
 
   AppliedState applied() const {
     std::lock_guard<std::mutex> lock(mu);
