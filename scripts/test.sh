@@ -28,7 +28,7 @@ echo "== chaos suite, short profile"
 e2e/chaos.sh --profile short --seconds "${SHARDKV_CHAOS_SECONDS:-45}"
 
 if [ "$quick" -eq 0 ]; then
-  scripts/build.sh asan
+  scripts/build.sh asan unit_tests
   echo "== unit tests under ASan/UBSan"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
