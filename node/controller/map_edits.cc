@@ -272,6 +272,14 @@ Status StartPlannedMoves(int64_t now_ms, v1::SlotMap* map) {
   }
   RebalancePlan plan = PlanRebalance(*map);
   if (plan.moves.empty()) {
+    // Slots still moving into a shard that started draining after they
+    // left are planned again once they land: keep rebalancing until then.
+    for (const v1::Migration& m : map->migrations()) {
+      const v1::Shard* to = FindShard(*map, m.to_shard());
+      if (!m.cancelled() && to != nullptr && to->state() != v1::SHARD_ACTIVE) {
+        return Status::Ok();
+      }
+    }
     map->set_rebalancing(false);
     return Status::Ok();
   }

@@ -272,6 +272,33 @@ TEST(MapEditsTest, BatchSwitchesEveryOneOfItsSlotsAtOnce) {
   EXPECT_EQ(map.totals().keys_moved(), 30u);
 }
 
+TEST(MapEditsTest, RebalancingStaysOnWhileSlotsMoveIntoADrainingShard) {
+  // Shard 2 drains into shards 1 and 3; shard 3 starts draining while a
+  // batch is still moving into it: the plan is empty (every slot of a
+  // draining shard is in flight), yet those slots must move again.
+  v1::SlotMap map = TwoShards(8);
+  ASSERT_TRUE(JoinShard(Join(3, {"c:1"}), &map).ok());
+  for (uint32_t s = 0; s < 8; ++s) map.set_slot_owner(s, s < 4 ? 1 : 3);
+  ASSERT_TRUE(AddMigration(std::vector<uint32_t>{4, 5}, 2, 1, 0, &map).ok());
+  ASSERT_TRUE(DrainShard(3, &map).ok());
+  ASSERT_TRUE(AddMigration(std::vector<uint32_t>{6, 7}, 1, 2, 0, &map).ok());
+  ASSERT_TRUE(DrainShard(2, &map).ok());
+  ASSERT_TRUE(PlanRebalance(map).moves.empty());
+  ASSERT_TRUE(StartPlannedMoves(0, &map).ok());
+  EXPECT_TRUE(map.rebalancing());
+  // Once the batch into shard 2 landed, its slots are planned again.
+  ASSERT_TRUE(SetMigrationPhase(1, v1::MIGRATION_PREPARING,
+                                v1::MIGRATION_FREEZING, 0, 0, &map)
+                  .ok());
+  ASSERT_TRUE(SwitchOwner(1, 0, 0, &map).ok());
+  ASSERT_TRUE(FinishMigration(1, &map).ok());
+  ASSERT_TRUE(StartPlannedMoves(0, &map).ok());
+  EXPECT_TRUE(map.rebalancing());
+  ASSERT_EQ(map.migrations_size(), 2);
+  EXPECT_EQ(map.migrations(1).from_shard(), 2u);
+  EXPECT_EQ(map.migrations(1).to_shard(), 1u);
+}
+
 TEST(MapEditsTest, OldStyleMigrationWithoutSlotsStillFinishes) {
   // A map written before batches: the migration names only `slot`.
   v1::SlotMap map = TwoShards(4);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -62,6 +63,9 @@ Status MigrationRunner::Run(uint64_t id) {
     if (m == nullptr) return Status::Ok();
     c.migration = *m;
     c.slots = MigrationSlots(*m);
+    c.parallelism = std::clamp<size_t>(
+        kSlotCallBudget / std::max(1, c.map.migrations_size()),
+        kMinSlotParallelism, kMaxSlotParallelism);
     if (as_of.size() != c.slots.size()) as_of.assign(c.slots.size(), 0);
     const v1::Shard* from = FindShard(c.map, m->from_shard());
     const v1::Shard* to = FindShard(c.map, m->to_shard());
@@ -132,7 +136,25 @@ Status MigrationRunner::Run(uint64_t id) {
   return Unavailable("driver stopping");
 }
 
-Status MigrationRunner::ForEachSlot(const Context& c,
+bool MigrationRunner::AcquireFreeze() {
+  std::unique_lock<std::mutex> lock(freeze_mu_);
+  while (freezing_ >= kConcurrentFreezes) {
+    if (stop_->load()) return false;
+    freeze_cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  ++freezing_;
+  return true;
+}
+
+void MigrationRunner::ReleaseFreeze() {
+  {
+    std::lock_guard<std::mutex> lock(freeze_mu_);
+    --freezing_;
+  }
+  freeze_cv_.notify_one();
+}
+
+Status MigrationRunner::ForEachSlot(const Context& c, size_t width,
                                     const std::function<Status(size_t)>& step) {
   const size_t n = c.slots.size();
   if (n == 1) return step(0);
@@ -155,7 +177,7 @@ Status MigrationRunner::ForEachSlot(const Context& c,
     }
   };
   std::vector<std::thread> threads;
-  const size_t width = std::min<size_t>(n, kSlotParallelism);
+  width = std::min(n, std::max<size_t>(width, 1));
   for (size_t t = 1; t < width; ++t) {
     threads.emplace_back([&work] {
       pthread_setname_np(pthread_self(), "ctl-mig-slot");
@@ -190,12 +212,12 @@ Status MigrationRunner::Prepare(const Context& c) {
   });
 }
 
-Status MigrationRunner::BatchRound(const Context& c, AsOf* as_of,
+Status MigrationRunner::BatchRound(const Context& c, size_t width, AsOf* as_of,
                                    bool final_round, Round* total) {
   std::mutex mu;
   *total = Round{};
   total->frozen = true;
-  return ForEachSlot(c, [&](size_t i) {
+  return ForEachSlot(c, width, [&](size_t i) {
     Round r;
     // A batch needs the sessions once: the first slot's final round
     // carries them (every slot is frozen before any final round starts).
@@ -219,7 +241,7 @@ Status MigrationRunner::Copy(const Context& c, AsOf* as_of, uint64_t* keys,
   *bytes = 0;
   for (int round = 0; round < kMaxCopyRounds && !stop_->load(); ++round) {
     Round r;
-    SHARDKV_RETURN_IF_ERROR(BatchRound(c, as_of, false, &r));
+    SHARDKV_RETURN_IF_ERROR(BatchRound(c, c.parallelism, as_of, false, &r));
     *keys += r.keys;
     *bytes += r.bytes;
     SHARDKV_LOG(kDebug) << Describe(c.migration) << " round " << round << ": "
@@ -237,15 +259,20 @@ Status MigrationRunner::Copy(const Context& c, AsOf* as_of, uint64_t* keys,
 Status MigrationRunner::FreezeAndFinalRound(const Context& c,
                                             const AsOf& after_index,
                                             uint64_t* keys, uint64_t* bytes) {
-  SHARDKV_RETURN_IF_ERROR(ForEachSlot(c, [&](size_t i) {
+  // Waiting here is harmless: S still serves every slot of the batch.
+  if (!AcquireFreeze()) return Unavailable("driver stopping");
+  const size_t all = kMaxSlotParallelism;
+  Status s = ForEachSlot(c, all, [&](size_t i) {
     internal::FreezeSlot freeze;
     freeze.set_migration_id(c.migration.id());
     freeze.set_slot(c.slots[i]);
     return caller_->Unary(c.from, "Freeze", &Stub::Freeze, freeze).status();
-  }));
+  });
   AsOf as_of = after_index;
   Round r;
-  SHARDKV_RETURN_IF_ERROR(BatchRound(c, &as_of, true, &r));
+  if (s.ok()) s = BatchRound(c, all, &as_of, true, &r);
+  ReleaseFreeze();
+  SHARDKV_RETURN_IF_ERROR(s);
   if (!r.frozen) {
     return FailedPrecondition(Describe(c.migration) +
                               ": the source's final round was not frozen");
@@ -256,7 +283,8 @@ Status MigrationRunner::FreezeAndFinalRound(const Context& c,
 }
 
 Status MigrationRunner::ActivateAndRelease(const Context& c) {
-  SHARDKV_RETURN_IF_ERROR(ForEachSlot(c, [&](size_t i) {
+  // Every slot at once: none is served until T activates it.
+  SHARDKV_RETURN_IF_ERROR(ForEachSlot(c, kMaxSlotParallelism, [&](size_t i) {
     internal::ActivateSlot activate;
     activate.set_migration_id(c.migration.id());
     activate.set_slot(c.slots[i]);

@@ -15,7 +15,8 @@
 //   cancelled (before FREEZING): T.Abort, S.Abort of every slot -> removed
 //
 // The node steps stay per slot (each idempotent per migration id and
-// slot); within a phase they run on up to kSlotParallelism threads, so the
+// slot); within a phase they run on up to kMaxSlotParallelism threads (see
+// kSlotCallBudget), so the
 // shard's leader batches them into shared Raft entries. A phase is
 // recorded only after its step succeeded for every slot.
 //
@@ -29,8 +30,10 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <vector>
 
 #include "common/status.h"
@@ -42,8 +45,19 @@ namespace shardkv::controller {
 inline constexpr uint64_t kFreezeBelowChangedKeys = 256;
 inline constexpr int kMaxCopyRounds = 8;
 inline constexpr uint64_t kExportChunkBytes = 1 << 20;
-// Node calls of one migration in flight at once (one per slot).
-inline constexpr int kSlotParallelism = 8;
+// Node calls of one migration in flight at once (one per slot): the
+// budget shared by the migrations in flight, at least kMinSlotParallelism
+// and at most kMaxSlotParallelism each. The more of a batch's commands
+// reach the shard leader together, the fewer Raft entries they take (one
+// commit for a whole step when the batch fits).
+inline constexpr int kSlotCallBudget = 128;
+inline constexpr int kMinSlotParallelism = 8;
+inline constexpr int kMaxSlotParallelism = 64;
+// Batches between S.Freeze and the end of their final rounds at once; such
+// a batch runs those steps, and T.Activate, for all its slots at once
+// (up to kMaxSlotParallelism): its slots are unavailable meanwhile, so
+// they get the shards' attention before other batches' copies.
+inline constexpr int kConcurrentFreezes = 2;
 
 class MigrationRunner {
  public:
@@ -68,6 +82,7 @@ class MigrationRunner {
     v1::SlotMap map;
     v1::Migration migration;
     std::vector<uint32_t> slots;
+    size_t parallelism = kMinSlotParallelism;
     v1::Shard from;
     v1::Shard to;
   };
@@ -83,18 +98,28 @@ class MigrationRunner {
   Status ActivateAndRelease(const Context& c);
   Status Abort(const Context& c);
   // One round of the batch: a round of every slot; sums into *total.
-  Status BatchRound(const Context& c, AsOf* as_of, bool final_round,
-                    Round* total);
+  Status BatchRound(const Context& c, size_t width, AsOf* as_of,
+                    bool final_round, Round* total);
   Status CopyRound(const Context& c, uint32_t slot, uint64_t after_index,
                    bool omit_sessions, Round* round);
-  // Runs step(i) for every slot index i of the batch, kSlotParallelism at a
+  // Runs step(i) for every slot index i of the batch, c.parallelism at a
   // time; the first error (every step still runs once).
   Status ForEachSlot(const Context& c,
+                     const std::function<Status(size_t)>& step) {
+    return ForEachSlot(c, c.parallelism, step);
+  }
+  Status ForEachSlot(const Context& c, size_t width,
                      const std::function<Status(size_t)>& step);
+  // Waits for one of kConcurrentFreezes places (false when stopping).
+  bool AcquireFreeze();
+  void ReleaseFreeze();
 
   SlotMapStore* const store_;
   ShardCaller* const caller_;
   const std::atomic<bool>* const stop_;
+  std::mutex freeze_mu_;
+  std::condition_variable freeze_cv_;
+  int freezing_ = 0;  // GUARDED_BY(freeze_mu_)
 };
 
 }  // namespace shardkv::controller
