@@ -1,5 +1,7 @@
 #include "operator/cluster_status.h"
 
+#include <map>
+
 #include "operator/desired_objects.h"
 #include "operator/kube/timestamps.h"
 
@@ -222,6 +224,41 @@ void AddReplacing(const Observation& o, const Json& previous,
   status["replacing"] = replacing;
 }
 
+// status.unready: since when each unready replica of a shard of the map
+// that has a quorum has been unready (counted while it had one), so a
+// restarted operator
+// keeps counting towards replaceAfter. A time within 2 s of the previous
+// one is kept as it was: the value is recomputed on every reconcile.
+void AddUnready(const Observation& o, const Json& previous, Json& status) {
+  std::map<std::string, std::string> before;  // pod/uid -> since
+  for (const Json& entry : previous.value("unready", Json::array())) {
+    before[entry.value("pod", "") + "/" + entry.value("uid", "")] =
+        entry.value("since", "");
+  }
+  Json list = Json::array();
+  for (const ShardObservation& s : o.shards) {
+    // Without a quorum the clocks do not run (they start again with it):
+    // nothing to keep, and a since moving on every reconcile would rewrite
+    // the status each time.
+    if (!s.in_map || !s.HasQuorum()) continue;
+    for (const PodObservation& p : s.pods) {
+      if (p.ready) continue;
+      const auto since = o.now - p.unready_for;
+      std::string text = kube::FormatTime(since);
+      auto it = before.find(p.name + "/" + p.uid);
+      if (it != before.end()) {
+        auto old = kube::ParseTime(it->second);
+        if (old && *old - since < std::chrono::seconds(2) &&
+            since - *old < std::chrono::seconds(2)) {
+          text = it->second;
+        }
+      }
+      list.push_back({{"pod", p.name}, {"uid", p.uid}, {"since", text}});
+    }
+  }
+  if (!list.empty()) status["unready"] = list;
+}
+
 }  // namespace
 
 const Json* FindCondition(const Json& status, const std::string& type) {
@@ -270,6 +307,7 @@ Json ComputeStatus(const Observation& o, const Decision& d,
   status["shardStatuses"] = ShardStatuses(o);
   AddMigration(o, previous, now, status);
   AddReplacing(o, previous, now, status);
+  AddUnready(o, previous, status);
   return status;
 }
 

@@ -236,5 +236,30 @@ TEST(ClusterStatusTest, ControllerReplicasNotReadyIsDegraded) {
   EXPECT_EQ(CondReason(s, "Degraded"), "ControllerReplicasNotReady");
 }
 
+TEST(ClusterStatusTest, UnreadyReplicasAreRecordedWithASteadySince) {
+  Observation o = Healthy();
+  EXPECT_FALSE(ComputeStatus(o, Decision{}, Json()).contains("unready"));
+  o.shards[0].pods[2].ready = false;
+  o.shards[0].pods[2].unready_for = std::chrono::seconds(90);
+  Json s = ComputeStatus(o, Decision{}, Json());
+  ASSERT_EQ(s["unready"].size(), 1u);
+  EXPECT_EQ(s["unready"][0]["pod"], o.shards[0].pods[2].name);
+  EXPECT_EQ(s["unready"][0]["uid"], "");  // no Pod object in this test
+  EXPECT_EQ(s["unready"][0]["since"], "2023-11-14T22:11:50Z");
+  // A reconcile 1.5 s later computes a since 0.2 s off: the old one stays
+  // (no status write for nothing).
+  o.now += std::chrono::milliseconds(1500);
+  o.shards[0].pods[2].unready_for = std::chrono::milliseconds(91'300);
+  Json again = ComputeStatus(o, Decision{}, s);
+  EXPECT_EQ(again["unready"], s["unready"]);
+  // A clock that started again (quorum came back) is a new since.
+  o.shards[0].pods[2].unready_for = std::chrono::seconds(5);
+  again = ComputeStatus(o, Decision{}, s);
+  EXPECT_NE(again["unready"][0]["since"], s["unready"][0]["since"]);
+  // A shard without a quorum: its clocks do not run, nothing is kept.
+  o.shards[0].pods[1].ready = false;
+  EXPECT_FALSE(ComputeStatus(o, Decision{}, s).contains("unready"));
+}
+
 }  // namespace
 }  // namespace shardkv::op

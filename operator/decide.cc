@@ -27,13 +27,19 @@ Decision ReplacementDecision(const Observation& o) {
   for (const ShardObservation& shard : o.shards) {
     if (!shard.in_map || !shard.set_exists) continue;
     for (const PodObservation& pod : shard.pods) {
-      if (pod.ready || pod.unready_for < o.spec.replace_after) continue;
+      if (pod.ready) continue;
       if (!shard.HasQuorum()) {
-        blocked = "shard " + std::to_string(shard.id) +
-                  " has lost its quorum: pod " + pod.name +
-                  " is not replaced until a majority is ready";
+        if (std::max(pod.unready_for, shard.quorum_lost_for) >=
+            o.spec.replace_after) {
+          blocked =
+              "shard " + std::to_string(shard.id) + " has lost its quorum (" +
+              std::to_string(shard.ReadyReplicas()) + " of " +
+              std::to_string(shard.replicas) + " replicas ready): pod " +
+              pod.name + " is not replaced until a majority is ready again";
+        }
         continue;
       }
+      if (pod.unready_for < o.spec.replace_after) continue;
       if (best_pod == nullptr || pod.unready_for > best_pod->unready_for) {
         best_shard = &shard;
         best_pod = &pod;
@@ -49,7 +55,11 @@ Decision ReplacementDecision(const Observation& o) {
     d.ordinal = best_pod->ordinal;
     return d;
   }
-  if (!blocked.empty()) return Make(Action::kWait, blocked);
+  if (!blocked.empty()) {
+    Decision d = Make(Action::kWait, blocked);
+    d.replacement_blocked = true;
+    return d;
+  }
   return Make(Action::kNone, "");
 }
 
@@ -86,14 +96,25 @@ Decision UpgradeDecision(const Observation& o) {
     }
     if (stale) d.shards.push_back(shard.id);
   }
+  // The controller group (id 0 to the workflow) goes first.
+  if (o.controller_outdated) {
+    d.shards.insert(d.shards.begin(), 0);
+    if (o.controller_ready < o.controller_replicas && unready.empty()) {
+      unready = "of the controller group";
+    }
+  }
   if (d.shards.empty()) return Make(Action::kNone, "");
   if (!unready.empty()) {
     return Make(Action::kWait, "pod " + unready +
                                    " is not ready: the rolling upgrade "
                                    "waits until every replica is");
   }
-  d.reason = "image " + o.desired_image + " differs from the pods' on shards " +
-             IdList(d.shards);
+  std::vector<ShardId> shards = d.shards;
+  if (o.controller_outdated) shards.erase(shards.begin());
+  d.reason = "image " + o.desired_image + " differs from the pods' of " +
+             std::string(o.controller_outdated ? "the controller group" : "") +
+             (o.controller_outdated && !shards.empty() ? " and " : "") +
+             (shards.empty() ? "" : "shards " + IdList(shards));
   return d;
 }
 

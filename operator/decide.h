@@ -6,11 +6,12 @@
 //   3. the controller did not answer: wait (nothing is decided blind);
 //   4. an empty slot map: bootstrap = scale-out of shards 1..spec.shards;
 //   5. a replica unready for longer than spec.replaceAfter, in a shard that
-//      still has a quorum: replace it (the longest-unready one first);
+//      still has a quorum: replace it (the longest-unready one first); a
+//      shard without a quorum for replaceAfter: wait, replacement_blocked;
 //   6. spec.shards above the map's shards: scale-out with the next ids;
 //   7. spec.shards below: scale-in of the highest ids;
 //   8. pods on another image than desired, every shard fully ready:
-//      rolling upgrade.
+//      rolling upgrade (the controller group first, as "shard" 0).
 // Scale-in stays cancellable while it drains: ScaleInCancelWanted says
 // whether the spec no longer asks for it.
 //
@@ -44,6 +45,8 @@ struct Decision {
   ShardId shard = 0;            // replace-replica
   int ordinal = -1;             // replace-replica: the pod to replace
   std::string reason;           // for events, logs and status messages
+  // kWait: a replica is due for replacement but its shard lacks a quorum.
+  bool replacement_blocked = false;
 
   bool StartsWorkflow() const {
     return action != Action::kNone && action != Action::kWait;

@@ -156,6 +156,42 @@ TEST(DecideTest, NeverReplacesWhenTheShardLostQuorum) {
   EXPECT_NE(d.reason.find("quorum"), std::string::npos);
 }
 
+TEST(DecideTest, QuorumLostForReplaceAfterIsReportedAsBlocked) {
+  Observation o = Healthy(1);
+  o.spec.replace_after = seconds(30);
+  for (int i = 0; i < 3; ++i) o.shards[0].pods[i].ready = false;
+  o.shards[0].quorum_lost_for = seconds(10);
+  EXPECT_EQ(Decide(o).action, Action::kNone);  // not yet worth a word
+  o.shards[0].quorum_lost_for = seconds(31);
+  Decision d = Decide(o);
+  EXPECT_EQ(d.action, Action::kWait);
+  EXPECT_TRUE(d.replacement_blocked);
+  EXPECT_NE(d.reason.find("0 of 3 replicas ready"), std::string::npos)
+      << d.reason;
+}
+
+TEST(DecideTest, ImageChangeUpgradesTheControllerGroupFirst) {
+  Observation o = Healthy(2);
+  o.controller_replicas = 3;
+  o.controller_ready = 3;
+  o.controller_outdated = true;
+  Decision d = Decide(o);
+  EXPECT_EQ(d.action, Action::kRollingUpgrade);
+  EXPECT_EQ(d.shards, (std::vector<ShardId>{0}));
+  for (auto& shard : o.shards) {
+    for (auto& pod : shard.pods) pod.image = "shardkv:0";
+  }
+  d = Decide(o);
+  EXPECT_EQ(d.shards, (std::vector<ShardId>{0, 1, 2}));
+  EXPECT_NE(d.reason.find("the controller group and shards 1,2"),
+            std::string::npos)
+      << d.reason;
+  o.controller_ready = 2;
+  d = Decide(o);
+  EXPECT_EQ(d.action, Action::kWait);
+  EXPECT_FALSE(d.replacement_blocked);
+}
+
 TEST(DecideTest, QuorumLossElsewhereDoesNotBlockAHealthyShardsReplacement) {
   Observation o = Healthy(2);
   o.spec.replace_after = seconds(30);

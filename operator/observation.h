@@ -29,9 +29,12 @@ struct PodObservation {
   int ordinal = 0;
   std::string name;
   bool exists = false;  // the Pod object is there
+  std::string uid;      // of the Pod object; empty when none
   bool ready = false;   // its Ready condition is True
   std::string image;    // of the node container; empty when no pod
-  // How long this operator has seen the replica not ready (0 when ready).
+  // How long this Pod object has been seen not ready while its shard had
+  // a quorum (0 when ready); kept across operator restarts
+  // (status.unready).
   std::chrono::milliseconds unready_for{0};
 };
 
@@ -44,6 +47,8 @@ struct ShardObservation {
   int replicas = 0;  // the StatefulSet's spec.replicas (0: no set)
   std::vector<PodObservation> pods;
   std::string leader_pod;  // empty when unknown
+  // How long the shard has been seen without a quorum (0 when it has one).
+  std::chrono::milliseconds quorum_lost_for{0};
 
   int ReadyReplicas() const;
   // A majority of the replicas is ready (a ready replica is in a group with
@@ -84,6 +89,8 @@ struct Observation {
   int controller_replicas = 0;
   int controller_ready = 0;
   std::string controller_leader;  // pod name, empty when unknown
+  // A controller pod runs another image than desired_image.
+  bool controller_outdated = false;
 
   std::vector<ShardObservation> shards;
 };

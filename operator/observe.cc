@@ -52,11 +52,28 @@ std::chrono::milliseconds UnreadyTracker::Track(const std::string& pod,
                                                                it->second);
 }
 
+void UnreadyTracker::Restart(const std::string& pod, Clock::time_point now) {
+  since_[pod] = now;
+}
+
+void UnreadyTracker::Seed(const std::string& pod, Clock::time_point since) {
+  since_.emplace(pod, since);
+}
+
 void UnreadyTracker::ForgetUnseen() {
   for (auto it = since_.begin(); it != since_.end();) {
     it = seen_.count(it->first) ? std::next(it) : since_.erase(it);
   }
   seen_.clear();
+}
+
+std::string UnreadyKey(const ShardedKV& kv, const PodObservation& pod) {
+  return UnreadyKey(kv, pod.name, pod.uid);
+}
+
+std::string UnreadyKey(const ShardedKV& kv, const std::string& pod,
+                       const std::string& uid) {
+  return kv.ns + "/" + pod + "/" + uid;
 }
 
 bool IsPodReady(const Json& pod) {
@@ -117,9 +134,21 @@ std::vector<ShardObservation> ObserveShards(
         p.exists = true;
         p.ready = IsPodReady(*it->second);
         p.image = NodeImageOf(*it->second);
+        p.uid = it->second->value("metadata", Json::object()).value("uid", "");
       }
-      p.unready_for = tracker.Track(kv.ns + "/" + p.name, p.ready, now);
+      p.unready_for = tracker.Track(UnreadyKey(kv, p), p.ready, now);
       s.pods.push_back(p);
+    }
+    const bool quorum = s.HasQuorum();
+    s.quorum_lost_for =
+        tracker.Track(kv.ns + "/" + set_name + "#quorum", quorum, now);
+    if (quorum) continue;
+    // No replica can be ready without a quorum: the clocks start again
+    // when the shard has one (replacement needs one anyway).
+    for (PodObservation& p : s.pods) {
+      if (p.ready) continue;
+      tracker.Restart(UnreadyKey(kv, p), now);
+      p.unready_for = std::chrono::milliseconds(0);
     }
   }
   std::sort(shards.begin(), shards.end(),
@@ -140,6 +169,19 @@ int ControllerReadyReplicas(const ShardedKV& kv,
     }
   }
   return ready;
+}
+
+bool ControllerOutdated(const ShardedKV& kv, const std::vector<Json>& pods,
+                        const std::string& image) {
+  const std::string prefix = ControllerSetName(kv) + "-";
+  for (const Json& pod : pods) {
+    const std::string name = Name(pod);
+    if (name.rfind(prefix, 0) != 0 || Label(pod, kRoleLabel) != "controller") {
+      continue;
+    }
+    if (NodeImageOf(pod) != image) return true;
+  }
+  return false;
 }
 
 }  // namespace shardkv::op

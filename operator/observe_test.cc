@@ -118,6 +118,84 @@ TEST(ObserveTest, UnreadyTimeCountsFromTheFirstSighting) {
   EXPECT_EQ(tracker.Track("p", false, t0 + seconds(70)).count(), 0);
 }
 
+TEST(ObserveTest, UnreadyClocksRunOnlyWhileTheShardHasAQuorum) {
+  v1::SlotMap map;
+  map.set_slot_count(1);
+  map.add_shards()->set_id(1);
+  map.add_slot_owner(1);
+  UnreadyTracker tracker;
+  const auto t0 = Clock::now();
+  auto observe = [&](bool ready0, bool ready1, Clock::time_point at) {
+    std::vector<Json> pods = {Pod("demo-shard-1-0", ready0, "i"),
+                              Pod("demo-shard-1-1", ready1, "i"),
+                              Pod("demo-shard-1-2", true, "i")};
+    return ObserveShards(Demo(), {Set(1, 3)}, pods, &map, tracker, at)[0];
+  };
+  // Pod 0 down with a quorum: its clock runs.
+  observe(false, true, t0);
+  EXPECT_EQ(observe(false, true, t0 + seconds(20)).pods[0].unready_for,
+            seconds(20));
+  // Pod 1 down too: no quorum; nobody's clock runs, the shard's does.
+  ShardObservation s = observe(false, false, t0 + seconds(25));
+  EXPECT_EQ(s.pods[0].unready_for.count(), 0);
+  EXPECT_EQ(s.quorum_lost_for.count(), 0);
+  s = observe(false, false, t0 + seconds(65));
+  EXPECT_EQ(s.pods[0].unready_for.count(), 0);
+  EXPECT_EQ(s.quorum_lost_for, seconds(40));
+  // Pod 1 back: pod 0 counts from the quorum's return, not from t0.
+  s = observe(false, true, t0 + seconds(70));
+  EXPECT_EQ(s.quorum_lost_for.count(), 0);
+  EXPECT_EQ(observe(false, true, t0 + seconds(80)).pods[0].unready_for,
+            seconds(15));
+}
+
+TEST(ObserveTest, ANewPodObjectStartsANewClock) {
+  v1::SlotMap map;
+  map.set_slot_count(1);
+  map.add_shards()->set_id(1);
+  map.add_slot_owner(1);
+  UnreadyTracker tracker;
+  const auto t0 = Clock::now();
+  auto observe = [&](const std::string& uid, Clock::time_point at) {
+    Json down = Pod("demo-shard-1-2", false, "i");
+    down["metadata"]["uid"] = uid;
+    std::vector<Json> pods = {Pod("demo-shard-1-0", true, "i"),
+                              Pod("demo-shard-1-1", true, "i"), down};
+    return ObserveShards(Demo(), {Set(1, 3)}, pods, &map, tracker, at)[0]
+        .pods[2];
+  };
+  observe("a", t0);
+  EXPECT_EQ(observe("a", t0 + seconds(50)).unready_for, seconds(50));
+  EXPECT_EQ(observe("a", t0 + seconds(50)).uid, "a");
+  // Replaced (deleted and created again): the new replica gets its time.
+  EXPECT_EQ(observe("b", t0 + seconds(51)).unready_for.count(), 0);
+  EXPECT_EQ(observe("b", t0 + seconds(61)).unready_for, seconds(10));
+}
+
+TEST(ObserveTest, SeededClockContinuesARecordedOne) {
+  UnreadyTracker tracker;
+  const auto t0 = Clock::now();
+  tracker.Seed("p", t0 - seconds(100));
+  EXPECT_EQ(tracker.Track("p", false, t0), seconds(100));
+  tracker.Seed("p", t0);  // already tracked: no effect
+  EXPECT_EQ(tracker.Track("p", false, t0 + seconds(1)), seconds(101));
+  tracker.Seed("q", t0 - seconds(100));
+  EXPECT_EQ(tracker.Track("q", true, t0).count(), 0);  // ready: cleared
+}
+
+TEST(ObserveTest, ControllerOutdated) {
+  Json c0 = Pod("demo-controller-0", true, "shardkv:1");
+  Json c1 = Pod("demo-controller-1", true, "shardkv:2");
+  for (Json* p : {&c0, &c1}) {
+    (*p)["metadata"]["labels"] = {{"shardkv.io/role", "controller"}};
+  }
+  EXPECT_FALSE(ControllerOutdated(Demo(), {c0}, "shardkv:1"));
+  EXPECT_TRUE(ControllerOutdated(Demo(), {c0, c1}, "shardkv:1"));
+  // A shard pod on another image is not the controller's business.
+  EXPECT_FALSE(ControllerOutdated(
+      Demo(), {c0, Pod("demo-shard-1-0", true, "x")}, "shardkv:1"));
+}
+
 TEST(ObserveTest, ControllerReadyReplicas) {
   std::vector<Json> pods = {
       Pod("demo-controller-0", true, "i"), Pod("demo-controller-1", false, "i"),

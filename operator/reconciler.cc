@@ -7,6 +7,7 @@
 #include "operator/cluster_status.h"
 #include "operator/decide.h"
 #include "operator/desired_objects.h"
+#include "operator/kube/timestamps.h"
 
 namespace shardkv::op {
 namespace {
@@ -51,6 +52,23 @@ std::string PodName(const ShardedKV& kv, ShardId shard, int ordinal) {
   std::string set =
       shard == 0 ? ControllerSetName(kv) : ShardSetName(kv, shard);
   return set + "-" + std::to_string(ordinal);
+}
+
+// A new operator (or a new leader) continues the unready clocks of the
+// last one from status.unready instead of starting them again.
+void SeedUnready(UnreadyTracker& tracker, const ShardedKV& kv,
+                 const Json& object) {
+  const auto system_now = std::chrono::system_clock::now();
+  const auto steady_now = SteadyClock::now();
+  const Json status = object.value("status", Json::object());
+  for (const Json& entry : status.value("unready", Json::array())) {
+    if (!entry.is_object()) continue;
+    auto since = kube::ParseTime(entry.value("since", ""));
+    if (!since.has_value() || *since > system_now) continue;
+    tracker.Seed(UnreadyKey(kv, entry.value("pod", ""), entry.value("uid", "")),
+                 steady_now - std::chrono::duration_cast<SteadyClock::duration>(
+                                  system_now - *since));
+  }
 }
 
 }  // namespace
@@ -109,9 +127,9 @@ StatusOr<Reconciler::Cluster*> Reconciler::ClusterFor(const std::string& key,
                              const Status& result) {
         OnWorkflowDone(key, reference, request, result);
       });
+  SeedUnready(cluster->unready, kv, object);
   Cluster* raw = cluster.get();
   clusters_[key] = std::move(cluster);
-  (void)object;
   return raw;
 }
 
@@ -159,6 +177,7 @@ Observation Reconciler::Observe(Cluster& cluster, const ShardedKV& kv) {
   cluster.unready.ForgetUnseen();
   o.controller_replicas = kv.controller_replicas;
   o.controller_ready = ControllerReadyReplicas(kv, pods);
+  o.controller_outdated = ControllerOutdated(kv, pods, o.desired_image);
   if (o.map.has_value()) {
     auto leader = cluster.backend->ObserveLeaderOrdinal(0);
     if (leader.ok()) o.controller_leader = PodName(kv, 0, *leader);
@@ -233,6 +252,20 @@ void Reconciler::OnWorkflowDone(const std::string& key, const Json& reference,
   Status recorded = context_.events->Record(reference, type, reason, message);
   if (!recorded.ok()) SHARDKV_LOG(kWarning) << "event: " << recorded.ToString();
   if (context_.enqueue) context_.enqueue(key);
+}
+
+void Reconciler::ReportWait(Cluster& cluster, const Decision& decision) {
+  // Only a replacement held back is worth an Event (other waits are short:
+  // a controller starting, a retry's back-off).
+  if (!decision.replacement_blocked) {
+    cluster.reported_wait.clear();
+    return;
+  }
+  if (decision.reason == cluster.reported_wait) return;
+  cluster.reported_wait = decision.reason;
+  Status recorded = context_.events->Record(
+      cluster.reference, "Warning", "ReplacementBlocked", decision.reason);
+  if (!recorded.ok()) SHARDKV_LOG(kWarning) << "event: " << recorded.ToString();
 }
 
 Status Reconciler::WriteStatus(const ShardedKV& kv, const Json& object,
@@ -314,6 +347,7 @@ StatusOr<milliseconds> Reconciler::Reconcile(const std::string& key) {
     }
   }
   if (o.workflow.running) next = std::min(next, context_.busy_resync);
+  ReportWait(c, decision);
 
   Json status = ComputeStatus(o, decision, object->value("status", Json()));
   SHARDKV_RETURN_IF_ERROR(WriteStatus(*kv, *object, status));

@@ -69,6 +69,8 @@ class Reconciler {
     std::unique_ptr<ClusterBackend> backend;
     std::unique_ptr<WorkflowRunner> runner;
     UnreadyTracker unready;
+    // The last "Waiting" reason an Event was recorded for (once per reason).
+    std::string reported_wait;
   };
 
   StatusOr<Cluster*> ClusterFor(const std::string& key, const ShardedKV& kv,
@@ -80,6 +82,9 @@ class Reconciler {
                        const Observation& o, const Decision& decision);
   void OnWorkflowDone(const std::string& key, const Json& reference,
                       const WorkflowRequest& request, const Status& result);
+  // A Warning Event when a replacement is held back (shard without a
+  // quorum), once per distinct reason.
+  void ReportWait(Cluster& cluster, const Decision& decision);
   Status WriteStatus(const ShardedKV& kv, const Json& object,
                      const Json& status);
 

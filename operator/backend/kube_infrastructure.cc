@@ -1,5 +1,6 @@
 #include "operator/backend/kube_infrastructure.h"
 
+#include <algorithm>
 #include <random>
 #include <thread>
 
@@ -178,6 +179,8 @@ StatusOr<std::vector<v1::Member>> KubeInfrastructure::ShardReplicas(
 
 Status KubeInfrastructure::WaitShardReady(ShardId shard, milliseconds timeout) {
   const ShardedKV kv = spec();
+  const int replicas =
+      shard == 0 ? kv.controller_replicas : kv.replicas_per_shard;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string last = "no pod listed yet";
   while (true) {
@@ -185,12 +188,11 @@ Status KubeInfrastructure::WaitShardReady(ShardId shard, milliseconds timeout) {
     if (pods.ok()) {
       int ready = 0;
       for (const Json& pod : *pods) ready += PodReady(pod) ? 1 : 0;
-      if (ready == kv.replicas_per_shard &&
-          static_cast<int>(pods->size()) == ready) {
-        return SettleFresh(shard);
+      if (ready == replicas && static_cast<int>(pods->size()) == ready) {
+        return shard == 0 ? Status::Ok() : SettleFresh(shard);
       }
-      last = std::to_string(ready) + " of " +
-             std::to_string(kv.replicas_per_shard) + " pods ready";
+      last = std::to_string(ready) + " of " + std::to_string(replicas) +
+             " pods ready";
     } else {
       last = pods.status().ToString();
     }
@@ -212,6 +214,16 @@ Status KubeInfrastructure::SettleFresh(ShardId shard) {
       ready.insert(*ordinal);
     }
   }
+  auto current = Identity(shard);
+  if (!current.ok()) return current.status();
+  bool settles = false;
+  for (int ordinal : ready) {
+    auto id = current->ids.find(ordinal);
+    settles = settles ||
+              (id != current->ids.end() && !current->wipes.count(ordinal) &&
+               current->fresh.count(id->second));
+  }
+  if (!settles) return Status::Ok();  // nothing to write
   return UpdateIdentity(shard, [&](IdentityRecord& record) {
     // A ready pod got past the script's identity check: its disk holds its
     // identity, so an empty disk under that id means a lost one.
@@ -288,14 +300,36 @@ Status KubeInfrastructure::DeleteReplica(ShardId shard, ReplicaId id) {
         " is pod " + std::to_string(*ordinal) +
         "; a StatefulSet keeps its pods: replace the replica instead");
   }
-  // Its pod and disk went when the replacement took its ordinal; the new
-  // identity has started if its pod is ready.
-  return SettleFresh(shard);
+  // Its pod and disk went when the replacement took its ordinal. The new
+  // identity has run (it was promoted), but its id leaves `fresh` only
+  // once its pod is Ready, which may lag: wait for that, so the record
+  // never lets an empty disk start under an id that has run.
+  const ShardedKV kv = spec();
+  const auto deadline = std::chrono::steady_clock::now() + kObjectTimeout;
+  while (true) {
+    SHARDKV_RETURN_IF_ERROR(SettleFresh(shard));
+    record = Identity(shard);
+    if (!record.ok()) return record.status();
+    std::string waiting;
+    for (const auto& [ordinal, current] : record->ids) {
+      if (record->fresh.count(current)) {
+        waiting = ShardSetName(kv, shard) + "-" + std::to_string(ordinal) +
+                  " (Raft id " + std::to_string(current) + ")";
+      }
+    }
+    if (waiting.empty()) return Status::Ok();
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Status(Code::kDeadlineExceeded,
+                    "pod " + waiting + " is not ready: its id stays fresh");
+    }
+    std::this_thread::sleep_for(kPoll);
+  }
 }
 
 StatusOr<std::vector<ReplicaId>> KubeInfrastructure::ReplicasToUpgrade(
     ShardId shard) {
   const ShardedKV kv = spec();
+  if (shard == 0) return ControllerReplicasToUpgrade(kv);
   auto record = Identity(shard);
   if (!record.ok()) return record.status();
   SHARDKV_RETURN_IF_ERROR(ApplyObject(
@@ -318,6 +352,14 @@ StatusOr<std::vector<ReplicaId>> KubeInfrastructure::ReplicasToUpgrade(
 
 Status KubeInfrastructure::RestartReplica(ShardId shard, ReplicaId id) {
   const ShardedKV kv = spec();
+  if (shard == 0) {
+    if (id == 0 || static_cast<int>(id) > kv.controller_replicas) {
+      return NotFound("no controller replica " + std::to_string(id));
+    }
+    return DeletePodAndWait(
+        client_, kv.ns, ControllerSetName(kv) + "-" + std::to_string(id - 1),
+        kObjectTimeout);
+  }
   auto ordinal = OrdinalOf(shard, id);
   if (!ordinal.ok()) return ordinal.status();
   // updateStrategy OnDelete: the StatefulSet recreates the pod from the
@@ -325,6 +367,24 @@ Status KubeInfrastructure::RestartReplica(ShardId shard, ReplicaId id) {
   return DeletePodAndWait(
       client_, kv.ns, ShardSetName(kv, shard) + "-" + std::to_string(*ordinal),
       kObjectTimeout);
+}
+
+StatusOr<std::vector<ReplicaId>>
+KubeInfrastructure::ControllerReplicasToUpgrade(const ShardedKV& kv) {
+  // The reconciler applied the set from the spec before deciding.
+  auto revision =
+      UpdateRevision(client_, kv.ns, ControllerSetName(kv), kObjectTimeout);
+  if (!revision.ok()) return revision.status();
+  auto pods = ListShardPods(client_, kv, 0);
+  if (!pods.ok()) return pods.status();
+  std::vector<ReplicaId> outdated;
+  for (const Json& pod : *pods) {
+    auto ordinal = PodOrdinal(pod);
+    if (!ordinal || *ordinal >= kv.controller_replicas) continue;
+    if (PodRevision(pod) != *revision) outdated.push_back(*ordinal + 1);
+  }
+  std::sort(outdated.begin(), outdated.end());
+  return outdated;
 }
 
 Status KubeInfrastructure::DeletePods(const ShardedKV& kv, ShardId shard) {

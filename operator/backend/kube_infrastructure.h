@@ -31,7 +31,9 @@
 // the current spec (UpdateSpec) and lists the pods not at the set's
 // updateRevision (updateStrategy OnDelete: the StatefulSet controller
 // never restarts pods itself); RestartReplica deletes one pod, which the
-// StatefulSet controller recreates from the new template.
+// StatefulSet controller recreates from the new template. Shard 0 is the
+// controller group there (and in WaitShardReady): its StatefulSet is the
+// reconciler's to apply, its Raft ids are ordinal + 1.
 //
 // Thread-safety: all methods may be called from any thread; the workflows
 // call one at a time. Blocking calls (waits) poll the API server.
@@ -100,6 +102,9 @@ class KubeInfrastructure final : public orchestration::Infrastructure {
   Status WipeOrdinal(const ShardedKV& kv, orchestration::ShardId shard,
                      int ordinal);
   Status DeletePods(const ShardedKV& kv, orchestration::ShardId shard);
+  // ReplicasToUpgrade of the controller group (ids are ordinal + 1).
+  StatusOr<std::vector<orchestration::ReplicaId>> ControllerReplicasToUpgrade(
+      const ShardedKV& kv);
   Status DeleteClaims(const ShardedKV& kv, orchestration::ShardId shard,
                       bool wait);
 

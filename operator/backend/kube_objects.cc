@@ -48,6 +48,10 @@ Status ApplyObject(kube::KubeClient& client, const Json& object) {
 }
 
 std::string ShardSelector(const ShardedKV& kv, int shard) {
+  if (shard == 0) {
+    return std::string(kClusterLabel) + "=" + kv.name + "," + kRoleLabel +
+           "=controller";
+  }
   return std::string(kClusterLabel) + "=" + kv.name + "," + kRoleLabel +
          "=shard," + kShardLabel + "=" + std::to_string(shard);
 }

@@ -32,7 +32,8 @@ inline constexpr char kRevisionLabel[] = "controller-revision-hash";
 // operator's field manager.
 Status ApplyObject(kube::KubeClient& client, const Json& object);
 
-// "shardkv.io/cluster=demo,shardkv.io/role=shard,shardkv.io/shard=2".
+// "shardkv.io/cluster=demo,shardkv.io/role=shard,shardkv.io/shard=2";
+// shard 0 is the controller group ("...,shardkv.io/role=controller").
 std::string ShardSelector(const ShardedKV& kv, int shard);
 StatusOr<std::vector<Json>> ListShardPods(kube::KubeClient& client,
                                           const ShardedKV& kv, int shard);

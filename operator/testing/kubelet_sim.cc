@@ -155,6 +155,21 @@ Status KubeletSim::LosePodWithPvc(const std::string& pod_name) {
   return Lose(pod_name, /*wipe_claims=*/true);
 }
 
+Status KubeletSim::HoldDown(const std::string& pod_name) {
+  std::lock_guard lock(mu_);
+  auto it = pods_.find(pod_name);
+  if (it == pods_.end()) return NotFound("no pod " + pod_name + " runs");
+  held_.insert(pod_name);
+  StopPodLocked(*it->second, /*kill=*/true);
+  return Status::Ok();
+}
+
+void KubeletSim::Release(const std::string& pod_name) {
+  std::lock_guard lock(mu_);
+  held_.erase(pod_name);
+  wake_.notify_all();
+}
+
 Status KubeletSim::Lose(const std::string& pod_name, bool wipe_claims) {
   std::vector<std::string> claims;
   {
@@ -335,6 +350,10 @@ void KubeletSim::SyncPodsLocked(const std::vector<Json>& pods) {
   for (auto it = pods_.begin(); it != pods_.end();) {
     auto found = listed.find(it->first);
     if (found == listed.end() || UidOf(*found->second) != it->second->uid) {
+      if (it->second->process && options_.on_container_stopping) {
+        options_.on_container_stopping(
+            it->first, addresses_.PodAddress(options_.ns, it->first));
+      }
       StopPodLocked(*it->second, /*kill=*/false);
       it = pods_.erase(it);
     } else {
@@ -365,7 +384,8 @@ void KubeletSim::SyncContainerLocked(Pod& pod) {
       pod.next_start = Clock::now() + options_.restart_backoff * backoff;
     }
   }
-  if (!pod.process && Clock::now() >= pod.next_start) {
+  if (!pod.process && Clock::now() >= pod.next_start &&
+      !held_.count(pod.name)) {
     Status s = StartPodLocked(pod);
     if (!s.ok()) {
       std::ofstream(LogPath(pod.name), std::ios::app)

@@ -19,8 +19,13 @@
 //     bin directory (shardkv-node); it writes the pod's Ready condition from
 //     the node's grpc.health.v1 answer, and restarts an exited container
 //     after a back-off (restartCount, lastState.terminated.message).
-// Faults: LosePod (kill -9 + delete the Pod object) and LosePodWithPvc
-// (the same and the PVC's directory wiped, the PVC object deleted).
+// Faults: LosePod (kill -9 + delete the Pod object), LosePodWithPvc
+// (the same and the PVC's directory wiped, the PVC object deleted), and
+// HoldDown (kill -9, the Pod object stays, unready, its container not
+// restarted until Release: a node that is down, its disk intact).
+// Observers: on_container_stopping is called before the sim stops a
+// container because its Pod object went (deleted or replaced), as the
+// kubelet would send SIGTERM; tests ask the node then whether it leads.
 //
 // Thread-safety: public methods may be called from any thread. It owns
 // one thread ("kubelet-sim") that watches (by polling lists) and acts;
@@ -31,6 +36,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,6 +59,10 @@ struct KubeletSimOptions {
   std::string work_dir;  // PVC and ConfigMap directories, logs
   std::chrono::milliseconds poll_interval{200};
   std::chrono::milliseconds restart_backoff{1000};
+  // Called on the sim's thread, its lock held (so it must not call the
+  // sim), with the pod's name and loopback address, before SIGTERM.
+  std::function<void(const std::string& pod, const std::string& address)>
+      on_container_stopping;
 };
 
 class KubeletSim {
@@ -72,6 +82,10 @@ class KubeletSim {
   // LosePod, and the PVC's data wiped and the PVC object deleted (the pod
   // comes back on a new, empty claim).
   Status LosePodWithPvc(const std::string& pod_name);
+  // kill -9 of the pod's process, which is not restarted (the Pod object
+  // stays, not Ready) until Release.
+  Status HoldDown(const std::string& pod_name);
+  void Release(const std::string& pod_name);
 
   // The directory that plays PVC `claim_name` ("data-demo-shard-1-0").
   std::string PvcDir(const std::string& claim_name) const;
@@ -109,6 +123,7 @@ class KubeletSim {
   bool stop_ = false;                                 // GUARDED_BY(mu_)
   std::map<std::string, std::unique_ptr<Pod>> pods_;  // GUARDED_BY(mu_)
   std::set<std::string> lost_uids_;  // GUARDED_BY(mu_): never restarted
+  std::set<std::string> held_;       // GUARDED_BY(mu_): pod names kept down
   std::thread thread_;
 };
 
