@@ -161,7 +161,9 @@ void Orchestrator::Report(const Intent& intent, const v1::SlotMap* map) {
         t.bytes_moved() > base_bytes ? t.bytes_moved() - base_bytes : 0;
     uint64_t in_flight = 0;
     for (const v1::Migration& m : map->migrations()) {
-      in_flight += 1;
+      // A migration moves a batch of slots (`slots`); one written before
+      // batches has only `slot`.
+      in_flight += std::max(1, m.slots_size());
       p.bytes_moved += m.bytes_copied();
     }
     p.in_flight = in_flight;

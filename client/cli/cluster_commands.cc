@@ -69,18 +69,38 @@ std::string SlotRanges(const v1::SlotMap& map, uint32_t shard) {
   return out.empty() ? "-" : out;
 }
 
+// The slots a migration moves, as ranges ("12-19,40"); a migration written
+// before batches has only `slot`.
+std::string MigrationSlotList(const v1::Migration& m) {
+  std::set<uint32_t> unique;
+  for (uint32_t slot : m.slots()) unique.insert(slot);
+  if (unique.empty()) unique.insert(m.slot());
+  const std::vector<uint32_t> slots(unique.begin(), unique.end());
+  std::string out;
+  for (size_t i = 0; i < slots.size();) {
+    size_t j = i;
+    while (j + 1 < slots.size() && slots[j + 1] == slots[j] + 1) ++j;
+    if (!out.empty()) out += ",";
+    out += std::to_string(slots[i]);
+    if (j > i) out += "-" + std::to_string(slots[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
 void PrintMigrations(const v1::SlotMap& map) {
   if (map.migrations_size() == 0) {
     std::printf("migrations in flight: none\n");
   } else {
     std::printf("migrations in flight: %d\n", map.migrations_size());
-    std::printf("  %-6s %-5s %-5s %-10s %-10s %s\n", "SLOT", "FROM", "TO",
-                "PHASE", "KEYS", "BYTES");
+    std::printf("  %-5s %-5s %-10s %-10s %-10s %s\n", "FROM", "TO", "PHASE",
+                "KEYS", "BYTES", "SLOTS");
     for (const v1::Migration& m : map.migrations()) {
-      std::printf("  %-6u %-5u %-5u %-10s %-10llu %s\n", m.slot(),
-                  m.from_shard(), m.to_shard(), PhaseName(m.phase()),
+      std::printf("  %-5u %-5u %-10s %-10llu %-10s %s\n", m.from_shard(),
+                  m.to_shard(), PhaseName(m.phase()),
                   static_cast<unsigned long long>(m.keys_copied()),
-                  FormatBytes(m.bytes_copied()).c_str());
+                  FormatBytes(m.bytes_copied()).c_str(),
+                  MigrationSlotList(m).c_str());
     }
   }
   const v1::MigrationTotals& t = map.totals();

@@ -1,5 +1,6 @@
 #include "client/cli/migration_wait.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -22,8 +23,13 @@ Progress MigrationProgress(const v1::SlotMap& base, const v1::SlotMap& now,
   p.bytes = bytes > base.totals().bytes_moved()
                 ? bytes - base.totals().bytes_moved()
                 : 0;
-  for (const v1::Migration& m : now.migrations()) p.bytes += m.bytes_copied();
-  p.in_flight = now.migrations_size();
+  p.in_flight = 0;
+  for (const v1::Migration& m : now.migrations()) {
+    p.bytes += m.bytes_copied();
+    // Slots in flight: a migration moves a batch (`slots`; only `slot` in
+    // one written before batches).
+    p.in_flight += std::max(1, m.slots_size());
+  }
   return p;
 }
 
