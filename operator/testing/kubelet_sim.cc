@@ -79,6 +79,7 @@ struct KubeletSim::Pod {
   int restarts = 0;
   Clock::time_point next_start{};
   bool ready = false;
+  int probe_failures = 0;  // consecutive failed readiness probes
   std::vector<std::string> claims;
   Json written_status;
 };
@@ -394,7 +395,26 @@ void KubeletSim::SyncContainerLocked(Pod& pod) {
     }
   }
   const std::string address = addresses_.PodAddress(options_.ns, pod.name);
-  pod.ready = pod.process != nullptr && Serving(address);
+  // As a kubelet does: Ready after one successful probe, unready only
+  // after the probe's failureThreshold (default 3) consecutive failures, so
+  // a blip (a follower between two leaders during a leadership transfer)
+  // does not flap the condition; a stopped container is unready at once.
+  // Probes run every poll_interval here, not every periodSeconds.
+  if (pod.process == nullptr) {
+    pod.ready = false;
+    pod.probe_failures = 0;
+  } else if (Serving(address)) {
+    pod.ready = true;
+    pod.probe_failures = 0;
+  } else {
+    const Json& containers = pod.object["spec"]["containers"];
+    const int threshold = containers.is_array() && !containers.empty()
+                              ? containers[0]
+                                    .value("readinessProbe", Json::object())
+                                    .value("failureThreshold", 3)
+                              : 3;
+    if (++pod.probe_failures >= threshold) pod.ready = false;
+  }
   const std::string ip = address.substr(0, address.rfind(':'));
   const char* ready = pod.ready ? "True" : "False";
   Json state = pod.process
