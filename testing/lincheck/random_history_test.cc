@@ -48,19 +48,21 @@ TEST(RandomHistoryTest, MutatedHistoriesAreViolations) {
   }
 }
 
-TEST(RandomHistoryTest, TenThousandOpsOverHundredKeysWellUnderASecond) {
+// Splitting by key and memoizing keeps a long history cheap: 10,000 ops
+// over 100 keys finish within a generous deadline (a search that blew up
+// would hit it and report kTimeout). No wall-clock assertion here: the
+// sanitizer build on a loaded machine is several times slower.
+TEST(RandomHistoryTest, TenThousandOpsOverHundredKeysFinishWithinTheDeadline) {
   RandomHistoryOptions o;
   o.seed = 42;
   o.num_ops = 10000;
   o.num_keys = 100;
   o.max_spread_ns = 500;  // ~100 overlapping ops overall, ~1-2 per key
   std::vector<Operation> ops = GenerateLinearizableHistory(o);
-  const auto start = steady_clock::now();
-  CheckResult r = Check(ops, Soon());
-  const auto elapsed = steady_clock::now() - start;
+  CheckResult r = Check(ops, steady_clock::now() + std::chrono::seconds(10));
   ASSERT_TRUE(r.ok()) << r.Summary();
+  EXPECT_EQ(r.timeouts, 0u);
   EXPECT_EQ(r.keys.size(), 100u);
-  EXPECT_LT(elapsed, std::chrono::milliseconds(500));
 }
 
 TEST(RandomHistoryTest, HighConcurrencyOnOneKey) {
