@@ -139,6 +139,24 @@ class MigrationFaultTest : public ::testing::TestWithParam<KillCase> {
     cluster_ = std::move(started).value();
   }
 
+  // After the cluster settled on `settled`: final reads joined to the
+  // history, which must be linearizable (kept at `history_path`), every
+  // key of `book` intact, and no node serving a slot it does not own.
+  void CheckEverything(KeyBook& book, const v1::SlotMap& settled,
+                       const std::string& history_path) {
+    Status s =
+        RecordFinalReads(cluster_->endpoints(), workload_->Keys(), &history_);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    s = CheckLinearizable(history_, history_path);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    s = book.VerifyAll();
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    std::vector<std::string> keys = book.keys();
+    for (const std::string& k : workload_->Keys()) keys.push_back(k);
+    s = CheckNoForeignSlotServed(*cluster_, settled, keys);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+
   std::unique_ptr<ShardedCluster> cluster_;
   lincheck::History history_;
   std::unique_ptr<Workload> workload_;
@@ -227,18 +245,8 @@ TEST_P(MigrationFaultTest, DrainSurvivesKillAtStep) {
               static_cast<unsigned long long>(c.condition_failed),
               static_cast<unsigned long long>(c.unknown));
   EXPECT_GE(workload_->AckedWrites(), 20u);
-  Status s =
-      RecordFinalReads(cluster_->endpoints(), workload_->Keys(), &history_);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  s = CheckLinearizable(
-      history_, "/tmp/migfault-" + std::string(kc.name) + "-history.jsonl");
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  s = book.VerifyAll();
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  std::vector<std::string> keys = book.keys();
-  for (const std::string& k : workload_->Keys()) keys.push_back(k);
-  s = CheckNoForeignSlotServed(*cluster_, *settled, keys);
-  EXPECT_TRUE(s.ok()) << s.ToString();
+  CheckEverything(book, *settled,
+                  "/tmp/migfault-" + std::string(kc.name) + "-history.jsonl");
 }
 
 // The slots of `shard` in a migration state (IMPORTING, EXPORTING, FROZEN)
@@ -322,17 +330,7 @@ TEST_F(MigrationCancelTest, CancelledBatchIsAbortedOnBothShards) {
   std::this_thread::sleep_for(milliseconds(500));
   workload_->Stop();
   EXPECT_GE(workload_->AckedWrites(), 20u);
-  Status s =
-      RecordFinalReads(cluster_->endpoints(), workload_->Keys(), &history_);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  s = CheckLinearizable(history_, "/tmp/migfault-cancel-batch-history.jsonl");
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  s = book.VerifyAll();
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  std::vector<std::string> keys = book.keys();
-  for (const std::string& k : workload_->Keys()) keys.push_back(k);
-  s = CheckNoForeignSlotServed(*cluster_, *settled, keys);
-  EXPECT_TRUE(s.ok()) << s.ToString();
+  CheckEverything(book, *settled, "/tmp/migfault-cancel-batch-history.jsonl");
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryStep, MigrationFaultTest,
