@@ -186,10 +186,11 @@ TEST(OpenLoopTest, OffersTheRequestedRate) {
   auto result = RunClosedLoop(target, "vv", lo, AnyRead);
   const OpStats& reads = result.ops[0];
   // Closed, the same clients would do ~2,500 here; the wide margin is for
-  // loaded CI machines.
+  // loaded CI machines. Latency is at least the service time; no upper
+  // bound is asserted (a loaded machine stretches it arbitrarily; the next
+  // test checks that falling behind shows in latency).
   EXPECT_NEAR(static_cast<double>(reads.ok), 500, 100);
   EXPECT_GE(reads.latency_us.Percentile(0.5), 200u);
-  EXPECT_LT(reads.latency_us.Percentile(0.5), 5'000u);
 }
 
 TEST(OpenLoopTest, ChargesQueueingToLatencyWhenTheTargetFallsBehind) {
@@ -212,7 +213,9 @@ TEST(OpenLoopTest, ChargesQueueingToLatencyWhenTheTargetFallsBehind) {
   lo.measure_from = now;
   lo.stop_at = now + milliseconds(400);
   auto closed = RunClosedLoop(target, "vv", lo, AnyRead);
-  EXPECT_LT(closed.ops[0].latency_us.Percentile(0.5), 20'000u);
+  // Relative, not absolute: a loaded machine slows both loops alike.
+  EXPECT_LT(closed.ops[0].latency_us.Percentile(0.5) * 2,
+            open.ops[0].latency_us.Percentile(0.99));
 }
 
 }  // namespace

@@ -196,6 +196,17 @@ int Run(const Flags& flags) {
   if (Status healed = faults.Heal(); !healed.ok()) {
     problems.push_back(healed.message());
   }
+  if (!flags.failpoints.empty()) {
+    // Armed failpoints would go on crashing nodes while the checks wait
+    // for the cluster to settle; the run's faults are over.
+    std::printf("chaos: disarming failpoints (restarting every node)\n");
+    if (Status d = faults.DisarmFailpoints(); !d.ok()) {
+      problems.push_back("disarming failpoints: " + d.message());
+    }
+    if (Status healed = faults.Heal(); !healed.ok()) {
+      problems.push_back(healed.message());
+    }
+  }
 
   std::printf("chaos: healed; waiting for the cluster to settle\n");
   std::fflush(stdout);

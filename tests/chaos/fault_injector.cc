@@ -456,4 +456,23 @@ Status FaultInjector::Heal() {
   return replaced;
 }
 
+Status FaultInjector::DisarmFailpoints() {
+  unsetenv("SHARDKV_FAILPOINTS");
+  auto restart_all = [&](ShardCluster& group) -> Status {
+    for (NodeId id : group.ids()) {
+      if (retired_.contains({&group, id})) continue;
+      if (group.IsRunning(id) && !group.Stop(id).ok()) {
+        (void)group.Kill(id);  // crashed at a failpoint while stopping
+      }
+      SHARDKV_RETURN_IF_ERROR(group.Restart(id));
+    }
+    return Status::Ok();
+  };
+  SHARDKV_RETURN_IF_ERROR(restart_all(cluster_->controller()));
+  for (uint32_t s : cluster_->shard_ids()) {
+    SHARDKV_RETURN_IF_ERROR(restart_all(cluster_->shard(s)));
+  }
+  return Status::Ok();
+}
+
 }  // namespace shardkv::test

@@ -52,6 +52,10 @@ class FaultInjector {
   // Undoes every held fault: links pass, paused nodes resume, disks are
   // freed, dead nodes restart, replacements left half-way finish.
   Status Heal();
+  // For the end of a run with failpoints armed: clears SHARDKV_FAILPOINTS
+  // and restarts every running node without it (one at a time, clean stop
+  // first), so the cluster can settle instead of crashing on. Heal first.
+  Status DisarmFailpoints();
 
   uint64_t injected() const { return injected_; }
   // Nodes that crashed at a failpoint (planned) and were restarted.

@@ -172,18 +172,14 @@ std::vector<std::string> ShardCluster::CommonFlags(NodeId id) const {
   const Node* node = Find(id);
   std::string addr = Loopback(node->port);
   std::vector<std::string> args = {
-      "--id",
-      std::to_string(id),
-      "--listen",
-      addr,
-      "--advertise",
-      addr,
-      "--data-dir",
-      dir_.Join("node" + std::to_string(id) + "/data"),
-      "--tick",
-      options_.tick,
-      "--election-ticks",
-      std::to_string(options_.election_ticks)};
+      "--id", std::to_string(id), "--listen", addr, "--advertise", addr,
+      "--data-dir", dir_.Join("node" + std::to_string(id) + "/data"), "--tick",
+      options_.tick, "--election-ticks",
+      std::to_string(options_.election_ticks),
+      // Unique per cluster (its temp dir's name): tests run in parallel on
+      // random loopback ports, and a port one test's stopped node freed may
+      // be taken by another test's node; its peers must refuse it.
+      "--cluster-id", std::filesystem::path(dir_.path()).filename().string()};
   args.insert(args.end(), options_.extra_flags.begin(),
               options_.extra_flags.end());
   // SHARDKV_TEST_NODE_FLAGS="--classic-ready-loop" runs the whole suite
@@ -380,7 +376,16 @@ Status ShardCluster::WaitConverged(milliseconds timeout,
       last += " " + std::to_string(ids[i]) +
               ":applied=" + std::to_string(s->applied_index()) +
               "/commit=" + std::to_string(s->commit_index()) +
-              "/leader=" + std::to_string(s->leader_id());
+              "/leader=" + std::to_string(s->leader_id()) +
+              "/last=" + std::to_string(s->last_log_index());
+      // The leader's view of each member, for a diagnosis when it fails.
+      if (s->leader_id() == ids[i]) {
+        last += "/match=";
+        for (const v1::Member& m : s->members()) {
+          last += std::to_string(m.id()) + "@" +
+                  std::to_string(m.match_index()) + ",";
+        }
+      }
       if (i == 0) {
         applied = s->applied_index();
         leader = s->leader_id();
