@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -49,5 +50,12 @@ int main(int argc, char** argv) {
                      << "; shutting down";
   server.Shutdown();
   SHARDKV_LOG(kInfo) << "stopped cleanly";
-  return 0;
+  // Every thread of ours has ended and every acknowledged write is in the
+  // fsynced Raft log. Exit without the teardown that follows (destructors,
+  // gRPC's own shutdown, which 1.51 may finish on a detached thread while
+  // static destructors run: AddressSanitizer caught a double free in
+  // grpc_cq_internal_unref there, chaos seed 7). A restart finds what it
+  // finds after kill -9, which every fault test exercises.
+  std::fflush(nullptr);
+  std::_Exit(0);
 }

@@ -188,15 +188,16 @@ int Run(const Flags& flags) {
     }
     std::fflush(stdout);
     std::this_thread::sleep_for(milliseconds(500 + rng() % 2500));
-    if (Status healed = faults.Heal(); !healed.ok()) {
+    if (Status healed = faults.Heal(/*last=*/true); !healed.ok()) {
       problems.push_back(healed.message());
     }
   }
   workload.Stop();
-  if (Status healed = faults.Heal(); !healed.ok()) {
+  const bool disarm = !flags.failpoints.empty();
+  if (Status healed = faults.Heal(/*last=*/!disarm); !healed.ok()) {
     problems.push_back(healed.message());
   }
-  if (!flags.failpoints.empty()) {
+  if (disarm) {
     // Armed failpoints would go on crashing nodes while the checks wait
     // for the cluster to settle; the run's faults are over.
     std::printf("chaos: disarming failpoints (restarting every node)\n");

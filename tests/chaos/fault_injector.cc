@@ -385,7 +385,7 @@ Status FaultInjector::FinishReplace(const PendingReplace& r,
   return Status::Ok();
 }
 
-Status FaultInjector::FinishReplacements() {
+Status FaultInjector::FinishReplacements(bool last) {
   std::vector<PendingReplace> still;
   std::string failures;
   const std::vector<uint32_t> shards = cluster_->shard_ids();
@@ -402,6 +402,10 @@ Status FaultInjector::FinishReplacements() {
     }
   }
   unfinished_replaces_ = std::move(still);
+  if (!failures.empty() && !last) {
+    SHARDKV_LOG(kInfo) << "chaos: retrying at the next heal:" << failures;
+    return Status::Ok();
+  }
   if (!failures.empty()) {
     return Unavailable("replacements could not finish after healing:" +
                        failures);
@@ -409,7 +413,7 @@ Status FaultInjector::FinishReplacements() {
   return Status::Ok();
 }
 
-Status FaultInjector::Heal() {
+Status FaultInjector::Heal(bool last) {
   for (const Victim& v : paused_) (void)v.group->Resume(v.id);
   paused_.clear();
   for (const Victim& v : full_disks_) {
@@ -429,7 +433,7 @@ Status FaultInjector::Heal() {
     }
   }
   dead_.clear();
-  Status replaced = FinishReplacements();
+  Status replaced = FinishReplacements(last);
   // Anything else not running died on its own: a bug unless retired.
   std::vector<std::string> unexpected;
   auto check = [&](ShardCluster& group) {

@@ -50,8 +50,11 @@ class FaultInjector {
   // healing are remembered until Heal().
   StatusOr<std::string> InjectOne();
   // Undoes every held fault: links pass, paused nodes resume, disks are
-  // freed, dead nodes restart, replacements left half-way finish.
-  Status Heal();
+  // freed, dead nodes restart, replacements left half-way finish. A
+  // replacement that cannot finish yet (e.g. leadership moved while it
+  // promoted) stays pending for the next heal; only the `last` heal of a run
+  // reports it as an error (the shard would stay a voter short).
+  Status Heal(bool last = false);
   // For the end of a run with failpoints armed: clears SHARDKV_FAILPOINTS
   // and restarts every running node without it (one at a time, clean stop
   // first), so the cluster can settle instead of crashing on. Heal first.
@@ -87,7 +90,7 @@ class FaultInjector {
   Status FinishReplace(const PendingReplace& r, milliseconds budget);
   // Finishes every unfinished replacement (after the faults are healed);
   // an error when one still cannot finish: the shard stays a voter short.
-  Status FinishReplacements();
+  Status FinishReplacements(bool last);
   // An admin client for the members `group` has now (not retired).
   StatusOr<std::unique_ptr<client::AdminClient>> CurrentAdmin(
       ShardCluster& group) const;
