@@ -5,6 +5,8 @@
 #include <future>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/failpoint.h"
 #include "node/server/errors.h"
@@ -16,6 +18,12 @@ namespace {
 constexpr uint64_t kDefaultChunkBytes = 1 << 20;
 // Bounded by the server's message limit (16 MiB) with room for framing.
 constexpr uint64_t kMaxChunkBytes = 8 << 20;
+
+// The slots a batch command covers (its `slots`, else its one `slot`).
+template <typename Request>
+int BatchSlots(const Request& request) {
+  return std::max(1, request.slots_size());
+}
 
 struct Outcome {
   shardkv::Status status;
@@ -41,7 +49,7 @@ std::unique_ptr<NodeService> NewShardControlService(Replica* replica) {
 grpc::Status ShardControlService::Run(grpc::ServerContext* context,
                                       internal::SlotCommand slot_command,
                                       internal::SlotStateResponse* response,
-                                      std::string_view step) {
+                                      std::string_view step, int batch_slots) {
   if (!replica_->IsLeader()) {
     LeaderHint hint = replica_->Leader();
     return NotLeader(hint.id, hint.address);
@@ -84,6 +92,7 @@ grpc::Status ShardControlService::Run(grpc::ServerContext* context,
       static_cast<internal::SlotState>(outcome.result.slot_state));
   response->set_epoch(outcome.result.epoch);
   response->set_applied_index(outcome.applied);
+  response->set_batch_slots(static_cast<uint32_t>(batch_slots));
   return ToGrpc(outcome.status);
 }
 
@@ -92,7 +101,7 @@ grpc::Status ShardControlService::Assign(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_assign() = *request;
-  return Run(context, std::move(command), response, "Assign");
+  return Run(context, std::move(command), response, "Assign", 1);
 }
 
 grpc::Status ShardControlService::StartImport(
@@ -100,7 +109,8 @@ grpc::Status ShardControlService::StartImport(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_begin_import() = *request;
-  return Run(context, std::move(command), response, "StartImport");
+  return Run(context, std::move(command), response, "StartImport",
+             BatchSlots(*request));
 }
 
 grpc::Status ShardControlService::StartExport(
@@ -108,7 +118,8 @@ grpc::Status ShardControlService::StartExport(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_begin_export() = *request;
-  return Run(context, std::move(command), response, "StartExport");
+  return Run(context, std::move(command), response, "StartExport",
+             BatchSlots(*request));
 }
 
 grpc::Status ShardControlService::Import(
@@ -119,7 +130,7 @@ grpc::Status ShardControlService::Import(
   // The frozen round's chunks carry the sessions; the copy rounds' never do.
   bool final_round = request->sessions_size() > 0;
   return Run(context, std::move(command), response,
-             final_round ? "ImportFinal" : "Import");
+             final_round ? "ImportFinal" : "Import", BatchSlots(*request));
 }
 
 grpc::Status ShardControlService::Freeze(
@@ -127,7 +138,8 @@ grpc::Status ShardControlService::Freeze(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_freeze() = *request;
-  return Run(context, std::move(command), response, "Freeze");
+  return Run(context, std::move(command), response, "Freeze",
+             BatchSlots(*request));
 }
 
 grpc::Status ShardControlService::Activate(
@@ -135,7 +147,8 @@ grpc::Status ShardControlService::Activate(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_activate() = *request;
-  return Run(context, std::move(command), response, "Activate");
+  return Run(context, std::move(command), response, "Activate",
+             BatchSlots(*request));
 }
 
 grpc::Status ShardControlService::Release(
@@ -143,7 +156,8 @@ grpc::Status ShardControlService::Release(
     internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_release() = *request;
-  return Run(context, std::move(command), response, "Release");
+  return Run(context, std::move(command), response, "Release",
+             BatchSlots(*request));
 }
 
 grpc::Status ShardControlService::Abort(grpc::ServerContext* context,
@@ -151,7 +165,8 @@ grpc::Status ShardControlService::Abort(grpc::ServerContext* context,
                                         internal::SlotStateResponse* response) {
   internal::SlotCommand command;
   *command.mutable_abort() = *request;
-  return Run(context, std::move(command), response, "Abort");
+  return Run(context, std::move(command), response, "Abort",
+             BatchSlots(*request));
 }
 
 grpc::Status ShardControlService::ExportSlot(
@@ -161,12 +176,16 @@ grpc::Status ShardControlService::ExportSlot(
       request->max_chunk_bytes() == 0
           ? kDefaultChunkBytes
           : std::min(request->max_chunk_bytes(), kMaxChunkBytes);
-  auto image = replica_->state_machine().ExportSlot(
-      request->migration_id(), request->slot(), request->after_index());
+  std::vector<uint32_t> slots(request->slots().begin(), request->slots().end());
+  if (slots.empty()) slots.push_back(request->slot());
+  auto image = replica_->state_machine().ExportSlots(
+      request->migration_id(), std::move(slots), request->after_index());
   if (!image.ok()) return ToGrpc(image.status());
+  const uint32_t batch_slots = std::max(1, request->slots_size());
   internal::ExportChunk chunk;
   while ((*image)->NextChunk(chunk_bytes, &chunk)) {
-    // A batch of slots frozen together takes the sessions from one slot.
+    chunk.set_batch_slots(batch_slots);
+    // A batch exported slot by slot takes the sessions from one slot.
     if (request->omit_sessions()) chunk.clear_sessions();
     if (context->IsCancelled()) {
       return grpc::Status(grpc::StatusCode::CANCELLED, "export cancelled");

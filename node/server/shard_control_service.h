@@ -1,7 +1,8 @@
 // ShardControlService: the node-side migration primitives the controller's
 // driver calls (proto/shardkv/internal/shard_control.proto).
 //
-// Each mutating RPC proposes one SlotCommand through the shard's Raft log
+// Each mutating RPC proposes one SlotCommand (for one slot, or a batch of
+// slots: `slots`) through the shard's Raft log
 // and answers once it is applied, with the slot's state, the shard's epoch
 // and applied index: OK (also for a repeat of a step already applied),
 // FAILED_PRECONDITION with the slot's state in the message when the step
@@ -60,10 +61,11 @@ class ShardControlService final : public internal::ShardControl::Service {
 
  private:
   // Proposes `command` and waits for its result. `step` names the RPC in
-  // the failpoint "slot.<step>.after_apply" (tests crash at one step).
+  // the failpoint "slot.<step>.after_apply" (tests crash at one step);
+  // `batch_slots` is the number of slots it covers (echoed in the answer).
   grpc::Status Run(grpc::ServerContext* context, internal::SlotCommand command,
-                   internal::SlotStateResponse* response,
-                   std::string_view step);
+                   internal::SlotStateResponse* response, std::string_view step,
+                   int batch_slots);
 
   Replica* const replica_;
 };

@@ -14,6 +14,8 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/slot.h"
 #include "shardkv/internal/shard_control.grpc.pb.h"
@@ -367,6 +369,88 @@ TEST_F(SlotMigrationTest, FrozenRoundOmitsSessionsWhenAsked) {
   round(true, &records, &sessions);
   EXPECT_EQ(records, 1);
   EXPECT_EQ(sessions, 0);
+}
+
+// A batch: every step is one call (one Raft entry) for all its slots, and
+// one export stream covers them; the answers say how many slots each
+// covered (an older node would answer 0 and apply only `slot`).
+TEST_F(SlotMigrationTest, ABatchMovesWithOneCallPerStep) {
+  const std::vector<uint32_t> batch = {3, 4, 9};
+  internal::AssignSlots assign;
+  assign.set_epoch(1);
+  assign.set_slot_count(kCount);
+  for (uint32_t s = 0; s < kCount; ++s) assign.add_slots(s);
+  Step(1, &internal::ShardControl::Stub::Assign, assign);
+  std::vector<std::string> keys;
+  for (uint32_t slot : batch) {
+    for (int i = 0; i < 20; ++i) keys.push_back(KeyOf(slot, i));
+  }
+  for (const std::string& key : keys) ASSERT_TRUE(Set(1, key, "v" + key).ok());
+  auto with_batch = [&](auto request) {
+    request.set_migration_id(kMigration);
+    for (uint32_t slot : batch) request.add_slots(slot);
+    return request;
+  };
+  using Stub = internal::ShardControl::Stub;
+  EXPECT_EQ(Step(2, &Stub::StartImport,
+                 [&] {
+                   auto r = with_batch(internal::BeginImport());
+                   r.set_slot_count(kCount);
+                   return r;
+                 }())
+                .batch_slots(),
+            3u);
+  EXPECT_EQ(Step(1, &Stub::StartExport, with_batch(internal::BeginExport()))
+                .batch_slots(),
+            3u);
+  auto round = [&](uint64_t after, bool* frozen) {
+    auto request = with_batch(internal::ExportSlotRequest());
+    request.set_after_index(after);
+    request.set_max_chunk_bytes(300);  // several chunks
+    grpc::ClientContext context;
+    Deadline(&context, 20000);
+    auto reader = nodes_[1].control->ExportSlot(&context, request);
+    internal::ExportChunk chunk;
+    uint64_t as_of = 0;
+    int records = 0;
+    while (reader->Read(&chunk)) {
+      EXPECT_EQ(chunk.batch_slots(), 3u);
+      as_of = chunk.as_of_index();
+      *frozen = chunk.frozen();
+      records += chunk.records_size();
+      auto import = with_batch(internal::ImportRecords());
+      *import.mutable_records() = chunk.records();
+      *import.mutable_sessions() = chunk.sessions();
+      EXPECT_EQ(Step(2, &Stub::Import, import).batch_slots(), 3u);
+    }
+    EXPECT_TRUE(reader->Finish().ok());
+    return std::make_pair(as_of, records);
+  };
+  bool frozen = true;
+  auto [as_of, records] = round(0, &frozen);
+  EXPECT_EQ(records, static_cast<int>(keys.size()));
+  EXPECT_FALSE(frozen);
+  ASSERT_TRUE(Set(1, keys[0], "changed").ok());
+  Step(1, &Stub::Freeze, with_batch(internal::FreezeSlot()));
+  auto [final_as_of, changed] = round(as_of, &frozen);
+  EXPECT_TRUE(frozen);
+  EXPECT_EQ(changed, 1);
+  EXPECT_GT(final_as_of, as_of);
+  EXPECT_EQ(Step(2, &Stub::Activate, with_batch(internal::ActivateSlot()))
+                .batch_slots(),
+            3u);
+  Step(1, &Stub::Release, with_batch(internal::ReleaseSlot()));
+  for (const std::string& key : keys) {
+    v1::GetResponse got;
+    ASSERT_TRUE(Get(2, key, &got).ok()) << key;
+    EXPECT_EQ(got.value(), key == keys[0] ? "changed" : "v" + key);
+    grpc::Status moved = Get(1, key, &got);
+    EXPECT_EQ(Detail(moved).reason(), v1::WRONG_SHARD) << key;
+  }
+  // A slot outside the batch stayed on shard 1.
+  v1::GetResponse got;
+  ASSERT_TRUE(Set(1, KeyOf(5, 0), "stays").ok());
+  EXPECT_TRUE(Get(1, KeyOf(5, 0), &got).ok());
 }
 
 // A measurement, not a check (run with --gtest_also_run_disabled_tests):

@@ -27,6 +27,7 @@
 
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -75,13 +76,19 @@ class Applier {
   ApplyResult ApplySlotCommand(const internal::SlotCommand& command,
                                Status* error);
   ApplyResult Assign(const internal::AssignSlots& cmd, Status* error);
-  ApplyResult BeginImport(const internal::BeginImport& cmd, Status* error);
-  ApplyResult BeginExport(const internal::BeginExport& cmd);
-  ApplyResult Import(const internal::ImportRecords& cmd, Status* error);
-  ApplyResult Freeze(const internal::FreezeSlot& cmd);
-  ApplyResult Activate(const internal::ActivateSlot& cmd);
-  ApplyResult Release(const internal::ReleaseSlot& cmd);
-  ApplyResult Abort(const internal::AbortMigration& cmd);
+  // A step of a batch (its `slots`) runs for each slot in order, as one
+  // command, and stops at the first slot it does not fit.
+  ApplyResult ForEachSlot(const std::vector<uint32_t>& slots, Status* error,
+                          const std::function<ApplyResult(uint32_t)>& step);
+  ApplyResult BeginImport(uint32_t slot, const internal::BeginImport& cmd,
+                          Status* error);
+  ApplyResult BeginExport(uint32_t slot, const internal::BeginExport& cmd);
+  ApplyResult Import(const std::vector<uint32_t>& slots,
+                     const internal::ImportRecords& cmd, Status* error);
+  ApplyResult Freeze(uint32_t slot, const internal::FreezeSlot& cmd);
+  ApplyResult Activate(uint32_t slot, const internal::ActivateSlot& cmd);
+  ApplyResult Release(uint32_t slot, const internal::ReleaseSlot& cmd);
+  ApplyResult Abort(uint32_t slot, const internal::AbortMigration& cmd);
   Status MergeSessions(const internal::ImportRecords& cmd);
   // kFailedPrecondition unless no live key outside `slots` exists.
   Status CheckNoDataOutside(const std::vector<bool>& slots,

@@ -3,6 +3,9 @@
 // repeat is a no-op answered with the slot's state), and a step that does
 // not fit the slot's state is kFailedPrecondition naming the state.
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <vector>
 
 #include "common/slot.h"
 #include "node/storage/applier.h"
@@ -12,6 +15,13 @@ namespace shardkv::storage {
 namespace {
 
 constexpr uint32_t kPrefixCount = 65536;
+
+// The slots a migration step names: its batch, or its one slot.
+template <typename Command>
+std::vector<uint32_t> CommandSlots(const Command& command) {
+  if (command.slots().empty()) return {command.slot()};
+  return {command.slots().begin(), command.slots().end()};
+}
 
 std::string Describe(uint32_t slot, SlotEntry entry) {
   std::string out =
@@ -103,29 +113,33 @@ ApplyResult Applier::Misfit(uint32_t slot, const std::string& step,
 ApplyResult Applier::ApplySlotCommand(const internal::SlotCommand& command,
                                       Status* error) {
   using C = internal::SlotCommand;
-  uint32_t slot = 0;
+  std::vector<uint32_t> slots;
   switch (command.op_case()) {
     case C::kAssign:
       return Assign(command.assign(), error);
     case C::kBeginImport:
-      return BeginImport(command.begin_import(), error);
+      // Checks the slots itself: it may be what makes the shard sharded.
+      return ForEachSlot(
+          CommandSlots(command.begin_import()), error, [&](uint32_t slot) {
+            return BeginImport(slot, command.begin_import(), error);
+          });
     case C::kBeginExport:
-      slot = command.begin_export().slot();
+      slots = CommandSlots(command.begin_export());
       break;
     case C::kImportRecords:
-      slot = command.import_records().slot();
+      slots = CommandSlots(command.import_records());
       break;
     case C::kFreeze:
-      slot = command.freeze().slot();
+      slots = CommandSlots(command.freeze());
       break;
     case C::kActivate:
-      slot = command.activate().slot();
+      slots = CommandSlots(command.activate());
       break;
     case C::kRelease:
-      slot = command.release().slot();
+      slots = CommandSlots(command.release());
       break;
     case C::kAbort:
-      slot = command.abort().slot();
+      slots = CommandSlots(command.abort());
       break;
     default: {
       ApplyResult result;
@@ -139,28 +153,53 @@ ApplyResult Applier::ApplySlotCommand(const internal::SlotCommand& command,
         "this shard is unsharded (no AssignSlots or BeginImport yet)");
     return result;
   }
-  if (slot >= config_.slot_count) {
-    result.status = InvalidArgument("slot " + std::to_string(slot) +
-                                    " out of range (slot count " +
-                                    std::to_string(config_.slot_count) + ")");
-    return result;
+  for (uint32_t slot : slots) {
+    if (slot >= config_.slot_count) {
+      result.status = InvalidArgument("slot " + std::to_string(slot) +
+                                      " out of range (slot count " +
+                                      std::to_string(config_.slot_count) + ")");
+      return result;
+    }
   }
   switch (command.op_case()) {
     case C::kBeginExport:
-      return BeginExport(command.begin_export());
+      return ForEachSlot(slots, error, [&](uint32_t slot) {
+        return BeginExport(slot, command.begin_export());
+      });
     case C::kImportRecords:
-      return Import(command.import_records(), error);
+      return Import(slots, command.import_records(), error);
     case C::kFreeze:
-      return Freeze(command.freeze());
+      return ForEachSlot(slots, error, [&](uint32_t slot) {
+        return Freeze(slot, command.freeze());
+      });
     case C::kActivate:
-      return Activate(command.activate());
+      return ForEachSlot(slots, error, [&](uint32_t slot) {
+        return Activate(slot, command.activate());
+      });
     case C::kRelease:
-      return Release(command.release());
+      return ForEachSlot(slots, error, [&](uint32_t slot) {
+        return Release(slot, command.release());
+      });
     case C::kAbort:
-      return Abort(command.abort());
+      return ForEachSlot(slots, error, [&](uint32_t slot) {
+        return Abort(slot, command.abort());
+      });
     default:
       return result;
   }
+}
+
+ApplyResult Applier::ForEachSlot(
+    const std::vector<uint32_t>& slots, Status* error,
+    const std::function<ApplyResult(uint32_t)>& step) {
+  ApplyResult result;
+  for (uint32_t slot : slots) {
+    result = step(slot);
+    // The slots before stay done: each step is idempotent per slot, so
+    // the caller's retry of the whole command redoes only the rest.
+    if (!result.status.ok() || !error->ok()) return result;
+  }
+  return result;
 }
 
 Status Applier::CheckNoDataOutside(const std::vector<bool>& slots,
@@ -252,10 +291,10 @@ ApplyResult Applier::Assign(const internal::AssignSlots& cmd, Status* error) {
   return result;
 }
 
-ApplyResult Applier::BeginImport(const internal::BeginImport& cmd,
+ApplyResult Applier::BeginImport(uint32_t slot,
+                                 const internal::BeginImport& cmd,
                                  Status* error) {
   ApplyResult result;
-  const uint32_t slot = cmd.slot();
   const uint64_t id = cmd.migration_id();
   if (id == 0) {
     result.status = InvalidArgument("migration id 0");
@@ -300,8 +339,8 @@ ApplyResult Applier::BeginImport(const internal::BeginImport& cmd,
   return SlotAnswer(slot);
 }
 
-ApplyResult Applier::BeginExport(const internal::BeginExport& cmd) {
-  const uint32_t slot = cmd.slot();
+ApplyResult Applier::BeginExport(uint32_t slot,
+                                 const internal::BeginExport& cmd) {
   const uint64_t id = cmd.migration_id();
   const SlotEntry e = Entry(slot);
   if (id == 0) return Misfit(slot, "BeginExport", id);
@@ -318,27 +357,44 @@ ApplyResult Applier::BeginExport(const internal::BeginExport& cmd) {
   return SlotAnswer(slot);
 }
 
-ApplyResult Applier::Import(const internal::ImportRecords& cmd, Status* error) {
-  const uint32_t slot = cmd.slot();
-  const SlotEntry e = Entry(slot);
-  if (e.migration_id != cmd.migration_id() ||
-      (e.state != SlotState::kImporting && e.state != SlotState::kOwned)) {
-    return Misfit(slot, "ImportRecords", cmd.migration_id());
+ApplyResult Applier::Import(const std::vector<uint32_t>& slots,
+                            const internal::ImportRecords& cmd, Status* error) {
+  // Which of the slots take records: IMPORTING ones. Activated already
+  // (OWNED for this migration): a late repeat must not overwrite newer
+  // writes, so that slot's records are skipped.
+  std::map<uint32_t, bool> importing;
+  for (uint32_t slot : slots) {
+    const SlotEntry e = Entry(slot);
+    if (e.migration_id != cmd.migration_id() ||
+        (e.state != SlotState::kImporting && e.state != SlotState::kOwned)) {
+      return Misfit(slot, "ImportRecords", cmd.migration_id());
+    }
+    importing[slot] = e.state == SlotState::kImporting;
   }
-  // Activated already: a late repeat must not overwrite newer writes.
-  if (e.state == SlotState::kOwned) return SlotAnswer(slot);
+  const uint32_t first = slots.front();
+  bool any = false;
+  for (const auto& [slot, takes] : importing) any = any || takes;
+  if (!any) return SlotAnswer(first);
   for (const internal::SlotRecord& r : cmd.records()) {
+    const uint32_t slot = r.key().empty()
+                              ? config_.slot_count
+                              : KeyPrefix(r.key()) % config_.slot_count;
     if (r.key().empty() || r.key().size() > kMaxStoredKeyBytes ||
-        KeyPrefix(r.key()) % config_.slot_count != slot) {
-      ApplyResult result = SlotAnswer(slot);
-      result.status =
-          InvalidArgument("record key \"" + r.key() + "\" is not of slot " +
-                          std::to_string(slot));
+        importing.count(slot) == 0) {
+      ApplyResult result = SlotAnswer(first);
+      result.status = InvalidArgument(
+          "record key \"" + r.key() + "\" is not of slot " +
+          std::to_string(first) +
+          (slots.size() > 1
+               ? " or the other " + std::to_string(slots.size() - 1)
+               : std::string()) +
+          " of the command");
       return result;
     }
   }
   auto* cf = engine_->cf(Column::kData);
   for (const internal::SlotRecord& r : cmd.records()) {
+    if (!importing[KeyPrefix(r.key()) % config_.slot_count]) continue;
     if (r.deleted()) {
       batch_.Delete(cf, DataKey(r.key()));
     } else {
@@ -347,7 +403,7 @@ ApplyResult Applier::Import(const internal::ImportRecords& cmd, Status* error) {
     }
   }
   *error = MergeSessions(cmd);
-  return SlotAnswer(slot);
+  return SlotAnswer(first);
 }
 
 Status Applier::MergeSessions(const internal::ImportRecords& cmd) {
@@ -366,8 +422,7 @@ Status Applier::MergeSessions(const internal::ImportRecords& cmd) {
   return Status::Ok();
 }
 
-ApplyResult Applier::Freeze(const internal::FreezeSlot& cmd) {
-  const uint32_t slot = cmd.slot();
+ApplyResult Applier::Freeze(uint32_t slot, const internal::FreezeSlot& cmd) {
   const SlotEntry e = Entry(slot);
   if (e.migration_id == cmd.migration_id() && e.migration_id != 0) {
     if (e.state == SlotState::kExporting) {
@@ -381,8 +436,8 @@ ApplyResult Applier::Freeze(const internal::FreezeSlot& cmd) {
   return Misfit(slot, "Freeze", cmd.migration_id());
 }
 
-ApplyResult Applier::Activate(const internal::ActivateSlot& cmd) {
-  const uint32_t slot = cmd.slot();
+ApplyResult Applier::Activate(uint32_t slot,
+                              const internal::ActivateSlot& cmd) {
   const SlotEntry e = Entry(slot);
   if (e.migration_id != cmd.migration_id() || e.migration_id == 0 ||
       (e.state != SlotState::kImporting && e.state != SlotState::kOwned)) {
@@ -395,8 +450,7 @@ ApplyResult Applier::Activate(const internal::ActivateSlot& cmd) {
   return SlotAnswer(slot);
 }
 
-ApplyResult Applier::Release(const internal::ReleaseSlot& cmd) {
-  const uint32_t slot = cmd.slot();
+ApplyResult Applier::Release(uint32_t slot, const internal::ReleaseSlot& cmd) {
   const SlotEntry e = Entry(slot);
   if (e.migration_id != cmd.migration_id() || e.migration_id == 0 ||
       (e.state != SlotState::kFrozen && e.state != SlotState::kNotOwned)) {
@@ -411,8 +465,7 @@ ApplyResult Applier::Release(const internal::ReleaseSlot& cmd) {
   return SlotAnswer(slot);
 }
 
-ApplyResult Applier::Abort(const internal::AbortMigration& cmd) {
-  const uint32_t slot = cmd.slot();
+ApplyResult Applier::Abort(uint32_t slot, const internal::AbortMigration& cmd) {
   const SlotEntry e = Entry(slot);
   const uint64_t id = cmd.migration_id();
   if (id == 0) return Misfit(slot, "Abort", id);

@@ -1,5 +1,8 @@
 #include "node/storage/slot_export.h"
 
+#include <algorithm>
+#include <utility>
+
 #include "node/storage/encoding.h"
 #include "node/storage/records.h"
 #include "node/storage/slots.h"
@@ -7,12 +10,32 @@
 namespace shardkv::storage {
 namespace {
 
+// Sorts the ranges and joins touching or overlapping ones: a batch of
+// neighbouring slots then scans as a few long ranges, not one seek per
+// slot and prefix.
+void MergeAdjacent(std::vector<KeyRange>* ranges) {
+  std::sort(
+      ranges->begin(), ranges->end(),
+      [](const KeyRange& a, const KeyRange& b) { return a.begin < b.begin; });
+  std::vector<KeyRange> merged;
+  for (KeyRange& r : *ranges) {
+    if (!merged.empty() && r.begin <= merged.back().end) {
+      // Touching (or, for a slot named twice, the same): one range.
+      if (merged.back().end < r.end) merged.back().end = std::move(r.end);
+    } else {
+      merged.push_back(std::move(r));
+    }
+  }
+  *ranges = std::move(merged);
+}
+
 class RocksSlotExport : public SlotExport {
  public:
-  RocksSlotExport(Engine* engine, uint32_t slot, uint64_t after_index)
+  RocksSlotExport(Engine* engine, std::vector<uint32_t> slots,
+                  uint64_t after_index)
       : engine_(engine),
         snapshot_(engine->db()->GetSnapshot()),
-        slot_(slot),
+        slots_(std::move(slots)),
         after_index_(after_index) {}
 
   ~RocksSlotExport() override {
@@ -35,30 +58,47 @@ class RocksSlotExport : public SlotExport {
     SlotTable table;
     SHARDKV_RETURN_IF_ERROR(LoadSlotTable(
         engine_->db(), engine_->cf(Column::kSlots), snapshot_, &table));
-    const SlotEntry entry = table.Get(slot_);
-    if (!table.config.sharded || slot_ >= table.config.slot_count ||
-        entry.migration_id != migration_id ||
-        (entry.state != SlotState::kExporting &&
-         entry.state != SlotState::kFrozen)) {
-      return FailedPrecondition(
-          "slot " + std::to_string(slot_) + " is " +
-          SlotStateName(entry.state) + " (migration " +
-          std::to_string(entry.migration_id) + ") at applied index " +
-          std::to_string(applied_.index) + "; exporting migration " +
-          std::to_string(migration_id) + " needs EXPORTING or FROZEN");
+    if (slots_.empty()) return InvalidArgument("an export of no slot");
+    frozen_ = true;
+    for (uint32_t slot : slots_) {
+      const SlotEntry entry = table.Get(slot);
+      if (!table.config.sharded || slot >= table.config.slot_count ||
+          entry.migration_id != migration_id ||
+          (entry.state != SlotState::kExporting &&
+           entry.state != SlotState::kFrozen)) {
+        return FailedPrecondition(
+            "slot " + std::to_string(slot) + " is " +
+            SlotStateName(entry.state) + " (migration " +
+            std::to_string(entry.migration_id) + ") at applied index " +
+            std::to_string(applied_.index) + "; exporting migration " +
+            std::to_string(migration_id) + " needs EXPORTING or FROZEN");
+      }
+      frozen_ = frozen_ && entry.state == SlotState::kFrozen;
     }
-    frozen_ = entry.state == SlotState::kFrozen;
-    if (after_index_ == 0) ranges_ = SlotRanges(slot_, table.config.slot_count);
-    const std::string prefix = ChangeKeyPrefix(slot_);
+    if (after_index_ == 0) {
+      for (uint32_t slot : slots_) {
+        for (KeyRange& r : SlotRanges(slot, table.config.slot_count)) {
+          ranges_.push_back(std::move(r));
+        }
+      }
+      MergeAdjacent(&ranges_);
+    }
     std::unique_ptr<rocksdb::Iterator> it(
         engine_->db()->NewIterator(ro, engine_->cf(Column::kSlots)));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
-         it->Next()) {
-      if (it->value().size() != 8) return DataLoss("corrupt change record");
-      if (DecodeBigEndian(it->value().ToStringView()) <= after_index_) continue;
-      changed_.emplace_back(it->key().ToStringView().substr(prefix.size()));
+    for (uint32_t slot : slots_) {
+      const std::string prefix = ChangeKeyPrefix(slot);
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+           it->Next()) {
+        if (it->value().size() != 8) return DataLoss("corrupt change record");
+        if (DecodeBigEndian(it->value().ToStringView()) <= after_index_) {
+          continue;
+        }
+        changed_.emplace_back(it->key().ToStringView().substr(prefix.size()));
+      }
+      SHARDKV_RETURN_IF_ERROR(
+          FromRocks(it->status(), "reading the change set"));
     }
-    return FromRocks(it->status(), "reading the change set");
+    return Status::Ok();
   }
 
   uint64_t as_of_index() const override { return applied_.index; }
@@ -227,11 +267,11 @@ class RocksSlotExport : public SlotExport {
 
   Engine* const engine_;
   const rocksdb::Snapshot* const snapshot_;
-  const uint32_t slot_;
+  const std::vector<uint32_t> slots_;
   const uint64_t after_index_;
   AppliedState applied_;
   bool frozen_ = false;
-  std::vector<KeyRange> ranges_;  // round 0 only
+  std::vector<KeyRange> ranges_;  // round 0 only, sorted, merged
   size_t range_ = 0;
   std::vector<std::string> changed_;  // user keys, index > after_index
   size_t next_changed_ = 0;
@@ -245,11 +285,11 @@ class RocksSlotExport : public SlotExport {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<SlotExport>> OpenSlotExport(Engine* engine,
-                                                     uint64_t migration_id,
-                                                     uint32_t slot,
-                                                     uint64_t after_index) {
-  auto image = std::make_unique<RocksSlotExport>(engine, slot, after_index);
+StatusOr<std::unique_ptr<SlotExport>> OpenSlotExport(
+    Engine* engine, uint64_t migration_id, std::vector<uint32_t> slots,
+    uint64_t after_index) {
+  auto image =
+      std::make_unique<RocksSlotExport>(engine, std::move(slots), after_index);
   SHARDKV_RETURN_IF_ERROR(image->Open(migration_id));
   return std::unique_ptr<SlotExport>(std::move(image));
 }

@@ -1,5 +1,8 @@
-// SlotExport: one round of a slot's copy (docs/sharding.md, "Migration
-// protocol"), read from one consistent RocksDB snapshot of the source.
+// SlotExport: one round of the copy of a slot, or of a batch of slots
+// (docs/sharding.md, "Migration protocol"), read from one consistent
+// RocksDB snapshot of the source. A batch's round is the rounds of its
+// slots from that one image, the ranges scanned in key order; it is
+// frozen only if every slot is FROZEN in the image.
 //
 // The image's applied index is the round's as_of_index, the next round's
 // after_index. Round after_index = 0: every live key of the slot, then a
@@ -40,11 +43,10 @@ class SlotExport {
   virtual Status status() const = 0;
 };
 
-// kFailedPrecondition unless the image has the slot EXPORTING or FROZEN
-// for migration_id.
-StatusOr<std::unique_ptr<SlotExport>> OpenSlotExport(Engine* engine,
-                                                     uint64_t migration_id,
-                                                     uint32_t slot,
-                                                     uint64_t after_index);
+// kFailedPrecondition unless the image has every slot EXPORTING or FROZEN
+// for migration_id; kInvalidArgument for no slot.
+StatusOr<std::unique_ptr<SlotExport>> OpenSlotExport(
+    Engine* engine, uint64_t migration_id, std::vector<uint32_t> slots,
+    uint64_t after_index);
 
 }  // namespace shardkv::storage

@@ -164,7 +164,14 @@ SlotConfig StateMachine::SlotSummary(uint32_t* owned_slots) const {
 
 StatusOr<std::unique_ptr<SlotExport>> StateMachine::ExportSlot(
     uint64_t migration_id, uint32_t slot, uint64_t after_index) const {
-  return OpenSlotExport(impl_->core.engine, migration_id, slot, after_index);
+  return OpenSlotExport(impl_->core.engine, migration_id, {slot}, after_index);
+}
+
+StatusOr<std::unique_ptr<SlotExport>> StateMachine::ExportSlots(
+    uint64_t migration_id, std::vector<uint32_t> slots,
+    uint64_t after_index) const {
+  return OpenSlotExport(impl_->core.engine, migration_id, std::move(slots),
+                        after_index);
 }
 
 Status ReloadSlots(StateMachineCore* core) {

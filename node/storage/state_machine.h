@@ -142,6 +142,10 @@ class StateMachine {
   StatusOr<std::unique_ptr<SlotExport>> ExportSlot(uint64_t migration_id,
                                                    uint32_t slot,
                                                    uint64_t after_index) const;
+  // The same round over a batch of slots, from one image.
+  StatusOr<std::unique_ptr<SlotExport>> ExportSlots(uint64_t migration_id,
+                                                    std::vector<uint32_t> slots,
+                                                    uint64_t after_index) const;
 
   // Deletes up to `limit` records expired by the applied clock. Local and
   // invisible: such keys already read as absent everywhere. Returns count.
