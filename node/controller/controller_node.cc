@@ -14,7 +14,8 @@ class ControllerNode : public server::NodeService {
       : store_(replica),
         hub_(&store_),
         service_(replica, &store_, &hub_),
-        driver_(replica, &store_, replica->config().slot_count) {
+        driver_(replica, &store_, replica->config().slot_count,
+                replica->config().migration_copy_bytes_per_s) {
     hub_.Start();
     driver_.Start();
   }

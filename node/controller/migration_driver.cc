@@ -28,13 +28,14 @@ ShardCaller::Options AssignOptions() {
 }  // namespace
 
 MigrationDriver::MigrationDriver(server::Replica* replica, SlotMapStore* store,
-                                 uint32_t slot_count)
+                                 uint32_t slot_count,
+                                 uint64_t copy_bytes_per_second)
     : replica_(replica),
       store_(store),
       slot_count_(slot_count),
       caller_(&workers_stop_),
       assign_caller_(&stopping_, AssignOptions()),
-      runner_(store, &caller_, &workers_stop_) {}
+      runner_(store, &caller_, &workers_stop_, copy_bytes_per_second) {}
 
 MigrationDriver::~MigrationDriver() { Stop(); }
 

@@ -42,8 +42,9 @@ class MigrationDriver {
   static constexpr std::chrono::milliseconds kPassInterval{100};
   static constexpr std::chrono::milliseconds kRetryBackoff{1000};
 
+  // copy_bytes_per_second: the migrations' copy rate limit (0: none).
   MigrationDriver(server::Replica* replica, SlotMapStore* store,
-                  uint32_t slot_count);
+                  uint32_t slot_count, uint64_t copy_bytes_per_second);
   ~MigrationDriver();
 
   void Start();

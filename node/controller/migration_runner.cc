@@ -4,10 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "common/clock.h"
 #include "common/failpoint.h"
@@ -21,7 +24,9 @@ using Clock = std::chrono::steady_clock;
 using Stub = internal::ShardControl::Stub;
 
 // A whole copy round is one stream (plus the imports it feeds).
-constexpr std::chrono::milliseconds kRoundTimeout(120000);
+constexpr std::chrono::milliseconds kRoundTimeout(600000);
+// One import: a Raft entry of up to kExportChunkBytes on a loaded shard.
+constexpr std::chrono::milliseconds kImportTimeout(15000);
 
 std::string Describe(const v1::Migration& m) {
   std::string slots = std::to_string(m.slot());
@@ -41,11 +46,83 @@ int64_t MillisSince(Clock::time_point start) {
       .count();
 }
 
+// Imports a round's chunks on `width` threads while the caller reads the
+// stream on: at most `width` imports run and one waits. The first failure
+// stops the rest (a round is redone as a whole).
+class ImportPipeline {
+ public:
+  using Import = std::function<Status(const internal::ImportRecords&)>;
+
+  ImportPipeline(int width, Import import) : import_(std::move(import)) {
+    for (int i = 0; i < width; ++i) {
+      threads_.emplace_back([this] {
+        pthread_setname_np(pthread_self(), "ctl-mig-import");
+        Work();
+      });
+    }
+  }
+  // Joins the threads; the error was the caller's to read from Finish().
+  ~ImportPipeline() { static_cast<void>(Finish()); }
+
+  // Blocks while an import waits already; false once one failed.
+  bool Push(internal::ImportRecords import) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return queue_.empty() || !error_.ok(); });
+    if (!error_.ok()) return false;
+    queue_.push_back(std::move(import));
+    cv_.notify_all();
+    return true;
+  }
+
+  // Waits for every import pushed; the first error.
+  Status Finish() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = true;
+    }
+    cv_.notify_all();
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_;
+  }
+
+ private:
+  void Work() {
+    while (true) {
+      internal::ImportRecords import;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
+        if (queue_.empty()) return;
+        import = std::move(queue_.front());
+        queue_.pop_front();
+        cv_.notify_all();
+        if (!error_.ok()) continue;  // drop what follows a failure
+      }
+      Status s = import_(import);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (error_.ok()) error_ = s;
+        cv_.notify_all();
+      }
+    }
+  }
+
+  const Import import_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<internal::ImportRecords> queue_;  // GUARDED_BY(mu_)
+  bool closed_ = false;                        // GUARDED_BY(mu_)
+  Status error_;                               // GUARDED_BY(mu_)
+  std::vector<std::thread> threads_;
+};
+
 }  // namespace
 
 Status MigrationRunner::Run(uint64_t id) {
   Clock::time_point phase_start = Clock::now();
-  AsOf as_of;  // last rounds' images; empty after a restart: full copy
+  uint64_t as_of = 0;  // the last round's image; 0 after a restart
   uint64_t keys = 0, bytes = 0;
   // The map to act on: read once, then the map each phase change wrote
   // (a later change is caught by that next phase change's CAS check).
@@ -63,10 +140,6 @@ Status MigrationRunner::Run(uint64_t id) {
     if (m == nullptr) return Status::Ok();
     c.migration = *m;
     c.slots = MigrationSlots(*m);
-    c.parallelism = std::clamp<size_t>(
-        kSlotCallBudget / std::max(1, c.map.migrations_size()),
-        kMinSlotParallelism, kMaxSlotParallelism);
-    if (as_of.size() != c.slots.size()) as_of.assign(c.slots.size(), 0);
     const v1::Shard* from = FindShard(c.map, m->from_shard());
     const v1::Shard* to = FindShard(c.map, m->to_shard());
     if (from == nullptr || to == nullptr) {
@@ -154,98 +227,54 @@ void MigrationRunner::ReleaseFreeze() {
   freeze_cv_.notify_one();
 }
 
-Status MigrationRunner::ForEachSlot(const Context& c, size_t width,
-                                    const std::function<Status(size_t)>& step) {
-  const size_t n = c.slots.size();
-  if (n == 1) return step(0);
-  std::mutex mu;
-  size_t next = 0;
-  Status first_error;
-  auto work = [&] {
-    while (true) {
-      size_t i;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (next >= n) return;
-        i = next++;
-      }
-      Status s = step(i);
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (first_error.ok()) first_error = s;
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  width = std::min(n, std::max<size_t>(width, 1));
-  for (size_t t = 1; t < width; ++t) {
-    threads.emplace_back([&work] {
-      pthread_setname_np(pthread_self(), "ctl-mig-slot");
-      work();
-    });
+template <typename Request>
+Status MigrationRunner::Step(
+    const Context& c, const v1::Shard& shard, const char* what,
+    grpc::Status (ShardStub::*method)(grpc::ClientContext*, const Request&,
+                                      internal::SlotStateResponse*),
+    Request request) {
+  request.set_migration_id(c.migration.id());
+  request.set_slot(c.slots.front());
+  if (c.slots.size() > 1) {
+    request.mutable_slots()->Add(c.slots.begin(), c.slots.end());
   }
-  work();  // this thread is one of them
-  for (std::thread& t : threads) t.join();
-  return first_error;
+  auto answer = caller_->Unary(shard, what, method, request);
+  if (!answer.ok()) return answer.status();
+  if (c.slots.size() > 1 && answer->batch_slots() != c.slots.size()) {
+    return FailedPrecondition(
+        std::string(what) + " at shard " + std::to_string(shard.id()) +
+        " covered " + std::to_string(answer->batch_slots()) + " of " +
+        std::to_string(c.slots.size()) +
+        " slots: the node predates batch commands; upgrade the shard's "
+        "nodes (the migration resumes then)");
+  }
+  return Status::Ok();
 }
 
 Status MigrationRunner::Prepare(const Context& c) {
-  const v1::Migration& m = c.migration;
-  // Every slot importing on T before any is exported from S (as for one
-  // slot: the target is ready before the source tracks changes).
-  SHARDKV_RETURN_IF_ERROR(ForEachSlot(c, [&](size_t i) {
-    internal::BeginImport import;
-    import.set_migration_id(m.id());
-    import.set_slot(c.slots[i]);
-    import.set_epoch(c.map.epoch());
-    import.set_slot_count(c.map.slot_count());
-    return caller_->Unary(c.to, "StartImport", &Stub::StartImport, import)
-        .status();
-  }));
-  return ForEachSlot(c, [&](size_t i) {
-    internal::BeginExport export_;
-    export_.set_migration_id(m.id());
-    export_.set_slot(c.slots[i]);
-    export_.set_epoch(c.map.epoch());
-    return caller_->Unary(c.from, "StartExport", &Stub::StartExport, export_)
-        .status();
-  });
+  // The batch importing on T before any slot is exported from S (as for
+  // one slot: the target is ready before the source tracks changes).
+  internal::BeginImport import;
+  import.set_epoch(c.map.epoch());
+  import.set_slot_count(c.map.slot_count());
+  SHARDKV_RETURN_IF_ERROR(
+      Step(c, c.to, "StartImport", &Stub::StartImport, import));
+  internal::BeginExport export_;
+  export_.set_epoch(c.map.epoch());
+  return Step(c, c.from, "StartExport", &Stub::StartExport, export_);
 }
 
-Status MigrationRunner::BatchRound(const Context& c, size_t width, AsOf* as_of,
-                                   bool final_round, Round* total) {
-  std::mutex mu;
-  *total = Round{};
-  total->frozen = true;
-  return ForEachSlot(c, width, [&](size_t i) {
-    Round r;
-    // A batch needs the sessions once: the first slot's final round
-    // carries them (every slot is frozen before any final round starts).
-    SHARDKV_RETURN_IF_ERROR(
-        CopyRound(c, c.slots[i], (*as_of)[i], final_round && i > 0, &r));
-    std::lock_guard<std::mutex> lock(mu);
-    if (r.chunks > 0) (*as_of)[i] = r.as_of_index;
-    total->changed_keys += r.changed_keys;
-    total->keys += r.keys;
-    total->bytes += r.bytes;
-    total->chunks += r.chunks;
-    if (r.chunks == 0 || !r.frozen) total->frozen = false;
-    return Status::Ok();
-  });
-}
-
-Status MigrationRunner::Copy(const Context& c, AsOf* as_of, uint64_t* keys,
+Status MigrationRunner::Copy(const Context& c, uint64_t* as_of, uint64_t* keys,
                              uint64_t* bytes) {
-  as_of->assign(c.slots.size(), 0);
+  *as_of = 0;
   *keys = 0;
   *bytes = 0;
   for (int round = 0; round < kMaxCopyRounds && !stop_->load(); ++round) {
     Round r;
-    SHARDKV_RETURN_IF_ERROR(BatchRound(c, c.parallelism, as_of, false, &r));
+    SHARDKV_RETURN_IF_ERROR(CopyRound(c, *as_of, false, &r));
+    if (r.chunks > 0) *as_of = r.as_of_index;
     *keys += r.keys;
     *bytes += r.bytes;
-    SHARDKV_LOG(kDebug) << Describe(c.migration) << " round " << round << ": "
-                        << r.keys << " keys, " << r.changed_keys << " changed";
     // The bulk round of a batch takes long enough for many changes to pile
     // up: a catch-up round after it keeps the final (frozen) round short.
     bool bulk_of_batch = round == 0 && c.slots.size() > 1;
@@ -256,118 +285,131 @@ Status MigrationRunner::Copy(const Context& c, AsOf* as_of, uint64_t* keys,
   return stop_->load() ? Unavailable("driver stopping") : Status::Ok();
 }
 
-Status MigrationRunner::FreezeAndFinalRound(const Context& c,
-                                            const AsOf& after_index,
+Status MigrationRunner::FreezeAndFinalRound(const Context& c, uint64_t as_of,
                                             uint64_t* keys, uint64_t* bytes) {
   // Waiting here is harmless: S still serves every slot of the batch.
   if (!AcquireFreeze()) return Unavailable("driver stopping");
-  const size_t all = kMaxSlotParallelism;
-  Status s = ForEachSlot(c, all, [&](size_t i) {
-    internal::FreezeSlot freeze;
-    freeze.set_migration_id(c.migration.id());
-    freeze.set_slot(c.slots[i]);
-    return caller_->Unary(c.from, "Freeze", &Stub::Freeze, freeze).status();
-  });
-  AsOf as_of = after_index;
+  Clock::time_point frozen_at = Clock::now();
+  Status s = Step(c, c.from, "Freeze", &Stub::Freeze, internal::FreezeSlot());
   Round r;
-  if (s.ok()) s = BatchRound(c, all, &as_of, true, &r);
+  if (s.ok()) s = CopyRound(c, as_of, true, &r);
   ReleaseFreeze();
   SHARDKV_RETURN_IF_ERROR(s);
   if (!r.frozen) {
     return FailedPrecondition(Describe(c.migration) +
                               ": the source's final round was not frozen");
   }
+  SHARDKV_LOG(kInfo) << Describe(c.migration) << ": freeze + final round "
+                     << MillisSince(frozen_at) << " ms (" << r.keys << " keys)";
   *keys += r.keys;
   *bytes += r.bytes;
   return Status::Ok();
 }
 
 Status MigrationRunner::ActivateAndRelease(const Context& c) {
-  // Every slot at once: none is served until T activates it.
-  SHARDKV_RETURN_IF_ERROR(ForEachSlot(c, kMaxSlotParallelism, [&](size_t i) {
-    internal::ActivateSlot activate;
-    activate.set_migration_id(c.migration.id());
-    activate.set_slot(c.slots[i]);
-    activate.set_epoch(c.map.epoch());
-    return caller_->Unary(c.to, "Activate", &Stub::Activate, activate).status();
-  }));
+  internal::ActivateSlot activate;
+  activate.set_epoch(c.map.epoch());
+  SHARDKV_RETURN_IF_ERROR(Step(c, c.to, "Activate", &Stub::Activate, activate));
   // The target serves every slot, the source still holds their data.
   SHARDKV_FAILPOINT("migration.SWITCHED.after_activate");
-  return ForEachSlot(c, [&](size_t i) {
-    internal::ReleaseSlot release;
-    release.set_migration_id(c.migration.id());
-    release.set_slot(c.slots[i]);
-    release.set_epoch(c.map.epoch());
-    return caller_->Unary(c.from, "Release", &Stub::Release, release).status();
-  });
+  internal::ReleaseSlot release;
+  release.set_epoch(c.map.epoch());
+  return Step(c, c.from, "Release", &Stub::Release, release);
 }
 
 Status MigrationRunner::Abort(const Context& c) {
-  auto abort_on = [&](const v1::Shard& shard) {
-    return ForEachSlot(c, [&](size_t i) {
-      internal::AbortMigration abort;
-      abort.set_migration_id(c.migration.id());
-      abort.set_slot(c.slots[i]);
-      abort.set_epoch(c.map.epoch());
-      return caller_->Unary(shard, "Abort", &Stub::Abort, abort).status();
-    });
-  };
-  SHARDKV_RETURN_IF_ERROR(abort_on(c.to));
-  return abort_on(c.from);
+  internal::AbortMigration abort;
+  abort.set_epoch(c.map.epoch());
+  SHARDKV_RETURN_IF_ERROR(Step(c, c.to, "Abort", &Stub::Abort, abort));
+  return Step(c, c.from, "Abort", &Stub::Abort, abort);
 }
 
-Status MigrationRunner::CopyRound(const Context& c, uint32_t slot,
-                                  uint64_t after_index, bool omit_sessions,
-                                  Round* round) {
+Status MigrationRunner::CopyRound(const Context& c, uint64_t after_index,
+                                  bool final_round, Round* round) {
   internal::ExportSlotRequest request;
   request.set_migration_id(c.migration.id());
-  request.set_slot(slot);
+  request.set_slot(c.slots.front());
+  if (c.slots.size() > 1) {
+    request.mutable_slots()->Add(c.slots.begin(), c.slots.end());
+  }
   request.set_after_index(after_index);
   request.set_max_chunk_bytes(kExportChunkBytes);
-  request.set_omit_sessions(omit_sessions);
+  auto import_one = [&](const internal::ImportRecords& import) {
+    return caller_->Unary(c.to, "Import", &Stub::Import, import, kImportTimeout)
+        .status();
+  };
   Status import_error;
+  Clock::time_point started = Clock::now();
   Status s = caller_->Call(
       c.from, "ExportSlot",
       [&](Stub* stub, grpc::ClientContext* context) {
         *round = Round{};  // a retried attempt starts the round again
+        started = Clock::now();
+        // Drained before this attempt returns: a retried round's imports
+        // never race the imports of the attempt before it.
+        ImportPipeline pipeline(kImportsInFlight, import_one);
         auto reader = stub->ExportSlot(context, request);
         internal::ExportChunk chunk;
-        Clock::time_point started = Clock::now();
+        bool pushed_all = true;
         while (reader->Read(&chunk)) {
-          if (round->chunks++ == 0) round->changed_keys = chunk.changed_keys();
+          if (round->chunks++ == 0) {
+            round->changed_keys = chunk.changed_keys();
+            if (c.slots.size() > 1 && chunk.batch_slots() != c.slots.size()) {
+              import_error = FailedPrecondition(
+                  "the source's node predates batch exports; upgrade it");
+              pushed_all = false;
+              break;
+            }
+          }
           round->as_of_index = chunk.as_of_index();
           round->frozen = chunk.frozen();
-          // Nothing changed (or sessions omitted): no Raft entry for it.
+          // Nothing changed: no Raft entry for it.
           if (chunk.records_size() == 0 && chunk.sessions_size() == 0) {
             continue;
           }
           internal::ImportRecords import;
           import.set_migration_id(c.migration.id());
-          import.set_slot(slot);
-          for (const internal::SlotRecord& record : chunk.records()) {
-            round->bytes += record.key().size() + record.value().size();
+          import.set_slot(c.slots.front());
+          if (c.slots.size() > 1) {
+            import.mutable_slots()->Add(c.slots.begin(), c.slots.end());
           }
+          uint64_t chunk_bytes = 0;
+          for (const internal::SlotRecord& record : chunk.records()) {
+            chunk_bytes += record.key().size() + record.value().size();
+          }
+          round->bytes += chunk_bytes;
           round->keys += chunk.records_size();
+          ++round->imports;
           *import.mutable_records() = std::move(*chunk.mutable_records());
           *import.mutable_sessions() = std::move(*chunk.mutable_sessions());
-          auto imported = caller_->Unary(c.to, "Import", &Stub::Import, import);
-          if (!imported.ok()) {
-            import_error = imported.status();
-            context->TryCancel();
-            reader->Finish();
-            return grpc::Status(grpc::StatusCode::ABORTED, "import failed");
+          if ((!final_round && !limiter_.Acquire(chunk_bytes, stop_)) ||
+              !pipeline.Push(std::move(import))) {
+            pushed_all = false;
+            break;
           }
         }
-        grpc::Status finished = reader->Finish();
-        SHARDKV_LOG(kDebug)
-            << "migration " << c.migration.id() << " slot " << slot
-            << " round of " << round->chunks << " chunks ended after "
-            << MillisSince(started) << " ms: " << finished.error_message();
-        return finished;
+        Status imported = pipeline.Finish();
+        if (!imported.ok()) import_error = imported;
+        if (!pushed_all || !imported.ok()) {
+          if (import_error.ok()) import_error = Unavailable("driver stopping");
+          context->TryCancel();
+          reader->Finish();
+          return grpc::Status(grpc::StatusCode::ABORTED, "import failed");
+        }
+        return reader->Finish();
       },
       kRoundTimeout);
   if (!import_error.ok()) return import_error;
-  return s;
+  SHARDKV_RETURN_IF_ERROR(s);
+  const int64_t ms = std::max<int64_t>(1, MillisSince(started));
+  SHARDKV_LOG(kInfo) << Describe(c.migration)
+                     << (final_round ? " final round" : " round") << " after "
+                     << after_index << ": " << round->keys << " keys, "
+                     << round->bytes << " bytes in " << round->imports
+                     << " imports, " << ms << " ms ("
+                     << round->bytes / 1000 / ms << " MB/s); "
+                     << round->changed_keys << " changed keys";
+  return Status::Ok();
 }
 
 }  // namespace shardkv::controller

@@ -56,13 +56,15 @@ class ShardCaller {
       const v1::Shard& shard, const std::string& what,
       grpc::Status (ShardStub::*method)(grpc::ClientContext*, const Request&,
                                         internal::SlotStateResponse*),
-      const Request& request) {
+      const Request& request, std::chrono::milliseconds attempt_timeout = {}) {
     internal::SlotStateResponse response;
-    Status s =
-        Call(shard, what, [&](ShardStub* stub, grpc::ClientContext* context) {
+    Status s = Call(
+        shard, what,
+        [&](ShardStub* stub, grpc::ClientContext* context) {
           response.Clear();
           return (stub->*method)(context, request, &response);
-        });
+        },
+        attempt_timeout);
     if (!s.ok()) return s;
     return response;
   }

@@ -39,6 +39,9 @@ Runs one replica of a shardkv shard (one member of its Raft group).
   --controller H:P,...   the controller group's addresses (role shard)
   --slot-count N         slots of a new cluster, a power of two up to 65536
                          (role controller; default 4096; fixed at creation)
+  --migration-copy-rate BYTES  per second the slot migrations copy, over
+                         all of them (role controller; default 64MiB; 0: no
+                         limit)
   --listen HOST:PORT     gRPC address to serve on (default 127.0.0.1:7001)
   --advertise HOST:PORT  address others reach this replica at (default --listen)
   --peers ID=ADDR,...    initial members, this one included; with an empty
@@ -110,6 +113,7 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
                                         "--role",
                                         "--shard-id",
                                         "--slot-count",
+                                        "--migration-copy-rate",
                                         "--controller",
                                         "--listen",
                                         "--advertise",
@@ -205,6 +209,10 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
       auto v = ParseByteSize(value);
       if (!v.ok()) return v.status();
       c.max_value_bytes = *v;
+    } else if (flag == "--migration-copy-rate") {
+      auto v = ParseByteSize(value);
+      if (!v.ok()) return v.status();
+      c.migration_copy_bytes_per_s = *v;
     } else if (flag == "--log-retain-entries") {
       SHARDKV_RETURN_IF_ERROR(uint_flag(&c.log_retain_entries));
     } else if (flag == "--compact-every-entries") {

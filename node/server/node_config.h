@@ -22,6 +22,9 @@ struct NodeConfig {
   uint32_t shard_id = 0;
   // kController: slots of a new cluster (power of two, fixed at creation).
   uint32_t slot_count = 4096;
+  // kController: bytes per second the slot migrations copy, over all of
+  // them (0: no limit); keeps the shards serving clients during a move.
+  uint64_t migration_copy_bytes_per_s = 64ull << 20;
   // kShard: the controller group's addresses (reported by Admin.Status so
   // clients given this node's address find the slot map).
   std::vector<std::string> controller_endpoints;
