@@ -67,6 +67,8 @@ FakeControllerServer::FakeControllerServer()
     : service_(std::make_unique<Service>(this)) {
   grpc::ServerBuilder builder;
   int port = 0;
+  // No SO_REUSEPORT: see FakeShardServer.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &port);
   builder.RegisterService(service_.get());

@@ -125,6 +125,7 @@ int main(int argc, char** argv) {
   Kv kv(f);
   Admin admin(f);
   grpc::ServerBuilder b;
+  b.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);  // see node_server.cc
   b.AddListeningPort(f.listen, grpc::InsecureServerCredentials());
   b.RegisterService(&kv);
   b.RegisterService(&admin);

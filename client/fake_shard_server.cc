@@ -58,6 +58,9 @@ FakeShardServer::FakeShardServer()
       admin_service_(std::make_unique<AdminService>(this)) {
   grpc::ServerBuilder builder;
   int port = 0;
+  // Without SO_REUSEPORT, port 0 never hands out a port another process's
+  // reuse-port listener holds (parallel tests got each other's fakes).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &port);
   builder.RegisterService(kv_service_.get());

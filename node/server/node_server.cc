@@ -33,6 +33,10 @@ Status NodeServer::Start() {
   int bound_port = 0;
   builder.AddListeningPort(config_.listen, grpc::InsecureServerCredentials(),
                            &bound_port);
+  // No SO_REUSEPORT (gRPC sets it by default on Linux): a second process
+  // on this port must fail to start, not silently take half the
+  // connections (seen as peers of one test answering another's nodes).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
