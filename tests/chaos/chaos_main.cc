@@ -26,6 +26,7 @@
 #include "tests/chaos/chaos_checks.h"
 #include "tests/chaos/fault_injector.h"
 #include "tests/harness/checks.h"
+#include "tests/harness/poll_wait.h"
 #include "tests/harness/workload.h"
 
 namespace shardkv::test {
@@ -170,12 +171,15 @@ int Run(const Flags& flags) {
   }
   FaultInjector faults(&c, seed, *kinds, hot, std::max(1, flags.shards - 1),
                        flags.shards + 1);
+  if (!flags.failpoints.empty()) {
+    SetPollHook([&faults] { faults.RestartFailpointCrashes(); });
+  }
   std::vector<std::string> problems;
   auto& rng = faults.rng();
   auto end =
       std::chrono::steady_clock::now() + std::chrono::seconds(flags.seconds);
   while (std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(milliseconds(300 + rng() % 700));
+    PollWait(milliseconds(300 + rng() % 700));
     int n = 1 + static_cast<int>(rng() % 2);
     for (int i = 0; i < n; ++i) {
       auto what = faults.InjectOne();
@@ -187,7 +191,12 @@ int Run(const Flags& flags) {
       }
     }
     std::fflush(stdout);
-    std::this_thread::sleep_for(milliseconds(500 + rng() % 2500));
+    // In steps, so failpoint crashes are restarted while faults are held.
+    for (auto until = std::chrono::steady_clock::now() +
+                      milliseconds(500 + rng() % 2500);
+         std::chrono::steady_clock::now() < until;) {
+      PollWait(milliseconds(100));
+    }
     if (Status healed = faults.Heal(/*last=*/true); !healed.ok()) {
       problems.push_back(healed.message());
     }
@@ -200,6 +209,7 @@ int Run(const Flags& flags) {
   if (disarm) {
     // Armed failpoints would go on crashing nodes while the checks wait
     // for the cluster to settle; the run's faults are over.
+    SetPollHook({});
     std::printf("chaos: disarming failpoints (restarting every node)\n");
     if (Status d = faults.DisarmFailpoints(); !d.ok()) {
       problems.push_back("disarming failpoints: " + d.message());

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "common/slot.h"
+#include "tests/harness/poll_wait.h"
 
 namespace shardkv::test {
 namespace {
@@ -365,7 +366,7 @@ Status FaultInjector::FinishReplace(const PendingReplace& r,
                          " of shard " + std::to_string(r.shard) +
                          " did not catch up in time");
     }
-    std::this_thread::sleep_for(milliseconds(100));
+    PollWait(milliseconds(100));
   }
   const v1::Member* added = find(*view, r.new_id);
   if (added == nullptr || added->learner()) {
@@ -458,6 +459,23 @@ Status FaultInjector::Heal(bool last) {
     return Internal("processes exited without being killed:" + list);
   }
   return replaced;
+}
+
+void FaultInjector::RestartFailpointCrashes() {
+  auto restart = [&](ShardCluster& group) {
+    for (NodeId id : group.ids()) {
+      if (retired_.contains({&group, id}) || group.IsRunning(id) ||
+          !CrashedAtFailpoint(group.log_path(id))) {
+        continue;
+      }
+      ++failpoint_crashes_;
+      SHARDKV_LOG(kInfo) << "chaos: node " << id
+                         << " crashed at a failpoint; restarting it";
+      (void)group.Restart(id);
+    }
+  };
+  restart(cluster_->controller());
+  for (uint32_t s : cluster_->shard_ids()) restart(cluster_->shard(s));
 }
 
 Status FaultInjector::DisarmFailpoints() {

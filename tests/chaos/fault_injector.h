@@ -55,6 +55,9 @@ class FaultInjector {
   // promoted) stays pending for the next heal; only the `last` heal of a run
   // reports it as an error (the shard would stay a voter short).
   Status Heal(bool last = false);
+  // Restarts every node (not retired) that exited at a failpoint, as a
+  // supervisor would; the chaos driver runs it on every harness poll.
+  void RestartFailpointCrashes();
   // For the end of a run with failpoints armed: clears SHARDKV_FAILPOINTS
   // and restarts every running node without it (one at a time, clean stop
   // first), so the cluster can settle instead of crashing on. Heal first.

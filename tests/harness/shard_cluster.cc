@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "testing/cluster/free_port.h"
+#include "tests/harness/poll_wait.h"
 
 namespace shardkv::test {
 namespace {
@@ -349,7 +350,7 @@ StatusOr<NodeId> ShardCluster::WaitForLeader(milliseconds timeout,
       }
       if (agree * 2 > voters.size()) return id;
     }
-    std::this_thread::sleep_for(milliseconds(50));
+    PollWait(milliseconds(50));
   }
   return Unavailable("no leader agreed by a majority within " +
                      std::to_string(timeout.count()) + " ms; last:" + last);
@@ -398,7 +399,7 @@ Status ShardCluster::WaitConverged(milliseconds timeout,
     if (same && stable > 0 && applied == stable_index) return Status::Ok();
     stable = same ? 1 : 0;
     stable_index = applied;
-    std::this_thread::sleep_for(milliseconds(200));
+    PollWait(milliseconds(200));
   }
   return Unavailable("replicas did not converge within " +
                      std::to_string(timeout.count()) + " ms; last:" + last);

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "tests/harness/poll_wait.h"
 
 namespace shardkv::test {
 namespace {
@@ -137,7 +138,7 @@ grpc::Status ShardedCluster::AtLeader(milliseconds timeout, const Call& call) {
         return last;
       }
     }
-    std::this_thread::sleep_for(milliseconds(100));
+    PollWait(milliseconds(100));
   }
   return last;
 }
@@ -259,7 +260,7 @@ StatusOr<v1::SlotMap> ShardedCluster::WaitSettled(milliseconds timeout) {
     } else {
       last = map.status().ToString();
     }
-    std::this_thread::sleep_for(milliseconds(100));
+    PollWait(milliseconds(100));
   }
   return Unavailable("cluster did not settle within " +
                      std::to_string(timeout.count()) + " ms; last: " + last);
