@@ -45,7 +45,9 @@ TEST(HealthTest, ServingOnlyWhileTheGroupHasALeader) {
   auto cluster = ShardCluster::Start(options);
   ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
   ShardCluster& c = **cluster;
-  ASSERT_TRUE(c.WaitForLeader(milliseconds(10000), c.ids()).ok());
+  // Generous: three processes opening RocksDB on a loaded CI machine.
+  auto leader = c.WaitForLeader(milliseconds(30000), c.ids());
+  ASSERT_TRUE(leader.ok()) << leader.status().ToString();
   for (NodeId id : c.ids()) {
     EXPECT_TRUE(WaitFor(c.address(id), HealthCheckResponse::SERVING,
                         milliseconds(5000)))
