@@ -161,7 +161,8 @@ TEST(ClientTest, GivesUpAtTheDeadlineWhenThereIsNoQuorum) {
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
   EXPECT_NE(r.status().message().find("no quorum"), std::string::npos);
   EXPECT_GE(took, milliseconds(290));
-  EXPECT_LT(took, milliseconds(1500));
+  // Far below the default timeout; loose for loaded CI machines.
+  EXPECT_LT(took, milliseconds(3000));
   EXPECT_GT(a.set.requests().size() + b.set.requests().size(), 4u);
 }
 

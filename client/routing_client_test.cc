@@ -315,14 +315,16 @@ TEST(RoutingClientTest, TheCallersDeadlineBoundsEveryRetry) {
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnavailable) << r.status().ToString();
   EXPECT_GE(set_took, milliseconds(290));
-  EXPECT_LT(set_took, milliseconds(800));
+  // Well below the default timeout (5 s) yet loose enough for a loaded
+  // machine: what matters is that retries stop at the caller's deadline.
+  EXPECT_LT(set_took, milliseconds(3000));
 
   start = std::chrono::steady_clock::now();
   auto g = client->Get("k", Consistency::kLinearizable, milliseconds(300));
   auto get_took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(g.status().code(), Code::kDeadlineExceeded)
       << g.status().ToString();
-  EXPECT_LT(get_took, milliseconds(800));
+  EXPECT_LT(get_took, milliseconds(3000));
 }
 
 TEST(RoutingClientTest, UnassignedSlotIsAClearError) {
