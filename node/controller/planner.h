@@ -19,7 +19,10 @@
 
 namespace shardkv::controller {
 
-inline constexpr uint32_t kDefaultMaxSlotsPerMigration = 64;
+// Written into a new map. A batch's node steps are one command each and
+// its copy one stream, so its cost barely grows with its slots: 256 moves
+// 1 GB of 4,096 slots in 8 batches (rebalance_bench.sh, docs/benchmarks.md).
+inline constexpr uint32_t kDefaultMaxSlotsPerMigration = 256;
 
 // The slots a migration moves: `slots`, or `slot` alone for a migration
 // written before batches existed.
