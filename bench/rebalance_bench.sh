@@ -17,13 +17,14 @@
 #
 # Usage: bench/rebalance_bench.sh [--records 262144] [--clients 16]
 #                                 [--read-ratio 0.5] [--probes 2]
-#                                 [--slot-count 4096]
+#                                 [--slot-count 4096] [--value-size 1024]
 # Env: SHARDKV_BUILD_DIR (default build): where bin/shardkv{,-node} are; the
 # binaries are copied to the temp dir so a rebuild meanwhile cannot change
 # them. Stops every process it started on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 records=262144 clients=16 read_ratio=0.5 probes=2 slot_count=4096
+value_size=1024
 while [ $# -gt 0 ]; do
   case "$1" in
     --records) records="$2"; shift 2 ;;
@@ -31,6 +32,7 @@ while [ $# -gt 0 ]; do
     --read-ratio) read_ratio="$2"; shift 2 ;;
     --probes) probes="$2"; shift 2 ;;
     --slot-count) slot_count="$2"; shift 2 ;;
+    --value-size) value_size="$2"; shift 2 ;;
     *) echo "unknown argument $1 (see the top of $0)" >&2; exit 2 ;;
   esac
 done
@@ -79,12 +81,13 @@ stamp() { echo "$(date -u +%H:%M:%S) [load $(cut -d' ' -f1-3 /proc/loadavg)]"; }
 
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r)," \
   "binaries from $src"
-echo "# records=$records x 1024 B ($((records / 1024)) MiB of values)," \
+echo "# records=$records x $value_size B" \
+  "($((records * value_size / 1048576)) MiB of values)," \
   "clients=$clients read_ratio=$read_ratio probes=$probes" \
   "slot_count=$slot_count"
 echo "$(stamp) loading"
 "$bin/shardkv" --endpoints "$shard1" bench --clients 32 --records "$records" \
-  --value-size 1024 --read-ratio 0 --duration 1s --warmup 0s --load \
+  --value-size "$value_size" --read-ratio 0 --duration 1s --warmup 0s --load \
   2>&1 | grep '^load:'
 echo "$(stamp) loaded; data dirs: $(du -sm "$data"/shard-1-node-1 | cut -f1) MB" \
   "(one replica)"
@@ -96,7 +99,8 @@ echo "$(stamp) loaded; data dirs: $(du -sm "$data"/shard-1-node-1 | cut -f1) MB"
     i=$((i + 1))
     s=$(date +%s.%N)
     "$bin/shardkv" --endpoints "$shard1" bench --clients "$clients" \
-      --records "$records" --value-size 1024 --read-ratio "$read_ratio" \
+      --records "$records" --value-size "$value_size" \
+      --read-ratio "$read_ratio" \
       --duration 5s --warmup 0s --json "$dir/windows/$i.json" \
       >"$dir/windows/$i.txt" 2>&1 || true
     echo "$i $s $(date +%s.%N)" >>"$dir/windows/index"
@@ -135,6 +139,11 @@ for n in $(seq "$probes"); do wait "${pids[$((n + 1))]}" 2>/dev/null || true; do
 totals=$("${cli[@]}" status | sed -n 's/^totals: //p')
 grep -h 'MIGRATION_SWITCHED -> done' "$data"/controller-*.log \
   >"$dir/migrations.log" || true
+# The copy rounds and freezes the controller logged (migration_runner.cc).
+grep -h ' round after \|freeze + final round' "$data"/controller-*.log \
+  >"$dir/rounds.log" || true
+grep -h ': MIGRATION_[A-Z]* -> ' "$data"/controller-*.log \
+  >"$dir/phases.log" || true
 python3 - "$dir" "$t0" "$t1" "$totals" <<'PY'
 import glob, json, os, re, sys
 d, t0, t1, totals = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
@@ -172,9 +181,32 @@ done = [re.search(r"after (\d+) ms, (\d+) ms in all, (\d+) keys, (\d+) bytes", l
 done = sorted((int(m.group(2)), int(m.group(4))) for m in done if m)
 if done:
     n = len(done)
-    print(f"controller: {n} slot migrations done; per migration (PREPARING..done) "
+    print(f"controller: {n} migrations done; per migration (PREPARING..done) "
           f"p50 {done[n // 2][0]} ms, max {done[-1][0]} ms; "
-          f"{sum(b for _, b in done) / n / 1e3:.0f} KB per slot on average")
+          f"{sum(b for _, b in done) / n / 1e3:.0f} KB per migration on average")
+rounds = [re.search(r"(final round|round) after \d+: (\d+) keys, (\d+) bytes in "
+                    r"(\d+) imports, (\d+) ms", l)
+          for l in open(os.path.join(d, "rounds.log"))]
+rounds = [m for m in rounds if m]
+if rounds:
+    bulk = [m for m in rounds if m.group(1) == "round"]
+    b = sum(int(m.group(3)) for m in bulk); im = sum(int(m.group(4)) for m in bulk)
+    ms = sorted(int(m.group(5)) for m in bulk) or [0]
+    print(f"copy rounds: {len(bulk)} ({b / 1e6:.1f} MB in {im} imports, "
+          f"{b / max(im, 1) / 1e6:.2f} MB per import = per Raft entry); round "
+          f"p50 {ms[len(ms) // 2]} ms, max {ms[-1]} ms")
+freezes = sorted(int(m.group(1)) for m in (re.search(r"freeze \+ final round (\d+) ms", l)
+                 for l in open(os.path.join(d, "rounds.log"))) if m)
+if freezes:
+    print(f"freeze + final round per batch: p50 {freezes[len(freezes) // 2]} ms, "
+          f"max {freezes[-1]} ms ({len(freezes)} batches)")
+phases = {}
+for l in open(os.path.join(d, "phases.log")):
+    m = re.search(r": MIGRATION_([A-Z]+) -> \w+ after (\d+) ms", l)
+    if m: phases.setdefault(m.group(1), []).append(int(m.group(2)))
+if phases:
+    print("per phase (ms, p50/max over migrations): " + ", ".join(
+        f"{k} {sorted(v)[len(v) // 2]}/{max(v)}" for k, v in phases.items()))
 for f in glob.glob(os.path.join(d, "probe-*.err")):
     for line in open(f).read().splitlines()[:5]:
         print("probe error:", line)
