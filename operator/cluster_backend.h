@@ -47,6 +47,13 @@ class ClusterBackend {
   // leader.
   virtual StatusOr<v1::SlotMap> ObserveMap() = 0;
   virtual StatusOr<int> ObserveLeaderOrdinal(orchestration::ShardId shard) = 0;
+
+  // The controller group's Raft identities (the reconcile thread): the
+  // record exists before the controller StatefulSet is applied, and ids of
+  // ready controller pods stop being fresh (never during a replacement,
+  // which changes the record itself). Backends without identity records need neither.
+  virtual Status EnsureControllerIdentity() { return Status::Ok(); }
+  virtual Status SettleControllerIdentity() { return Status::Ok(); }
 };
 
 using ClusterBackendFactory =

@@ -1,6 +1,7 @@
 #include "operator/cluster_status.h"
 
 #include <map>
+#include <vector>
 
 #include "operator/desired_objects.h"
 #include "operator/kube/timestamps.h"
@@ -136,9 +137,12 @@ Condition Migrating(const Observation& o) {
 
 Condition Replacing(const Observation& o) {
   if (ActiveWorkflow(o) == orchestration::kReplaceReplica) {
+    const bool controller =
+        o.workflow.replacing_shard == 0 && !o.workflow.replacing_pod.empty();
     std::string what = o.workflow.replacing_pod.empty()
                            ? "a replica"
-                           : "pod " + o.workflow.replacing_pod;
+                           : (controller ? "controller pod " : "pod ") +
+                                 o.workflow.replacing_pod;
     return {"ReplacingReplica", true, "ReplaceReplica",
             what + " is being replaced under a new Raft identity"};
   }
@@ -217,17 +221,20 @@ void AddReplacing(const Observation& o, const Json& previous,
   Json replacing = {{"since", since}};
   if (o.workflow.replacing_shard != 0) {
     replacing["shard"] = o.workflow.replacing_shard;
+    replacing["group"] = "shard";
   }
   if (!o.workflow.replacing_pod.empty()) {
     replacing["pod"] = o.workflow.replacing_pod;
+    // Shard 0 is the controller group.
+    if (o.workflow.replacing_shard == 0) replacing["group"] = "controller";
   }
   status["replacing"] = replacing;
 }
 
 // status.unready: since when each unready replica of a shard of the map
-// that has a quorum has been unready (counted while it had one), so a
-// restarted operator
-// keeps counting towards replaceAfter. A time within 2 s of the previous
+// or of the controller group, in a group that has a quorum, has been
+// unready (counted while it had one), so a restarted operator keeps
+// counting towards replaceAfter. A time within 2 s of the previous
 // one is kept as it was: the value is recomputed on every reconcile.
 void AddUnready(const Observation& o, const Json& previous, Json& status) {
   std::map<std::string, std::string> before;  // pod/uid -> since
@@ -236,11 +243,17 @@ void AddUnready(const Observation& o, const Json& previous, Json& status) {
         entry.value("since", "");
   }
   Json list = Json::array();
+  std::vector<const ShardObservation*> groups;
   for (const ShardObservation& s : o.shards) {
+    if (s.in_map) groups.push_back(&s);
+  }
+  groups.push_back(&o.controller);  // replicas 0 when not observed
+  for (const ShardObservation* group : groups) {
+    const ShardObservation& s = *group;
     // Without a quorum the clocks do not run (they start again with it):
     // nothing to keep, and a since moving on every reconcile would rewrite
     // the status each time.
-    if (!s.in_map || !s.HasQuorum()) continue;
+    if (!s.HasQuorum()) continue;
     for (const PodObservation& p : s.pods) {
       if (p.ready) continue;
       const auto since = o.now - p.unready_for;

@@ -261,5 +261,44 @@ TEST(ClusterStatusTest, UnreadyReplicasAreRecordedWithASteadySince) {
   EXPECT_FALSE(ComputeStatus(o, Decision{}, s).contains("unready"));
 }
 
+TEST(ClusterStatusTest, ControllerReplacementNamesTheControllerPod) {
+  Observation o = Healthy();
+  o.workflow.running = true;
+  o.workflow.workflow = "replace-replica";
+  o.workflow.replacing_shard = 0;
+  o.workflow.replacing_pod = "demo-controller-2";
+  Json s = ComputeStatus(o, Decision{}, Json());
+  EXPECT_EQ(CondStatus(s, "ReplacingReplica"), "True");
+  EXPECT_NE(FindCondition(s, "ReplacingReplica")
+                ->value("message", "")
+                .find("controller pod demo-controller-2 is being replaced"),
+            std::string::npos)
+      << s.dump(1);
+  EXPECT_EQ(s["replacing"]["group"], "controller");
+  EXPECT_EQ(s["replacing"]["pod"], "demo-controller-2");
+  EXPECT_FALSE(s["replacing"].contains("shard"));
+}
+
+TEST(ClusterStatusTest, UnreadyControllerReplicasAreRecorded) {
+  Observation o = Healthy();
+  o.controller.replicas = 3;
+  for (int i = 0; i < 3; ++i) {
+    PodObservation p;
+    p.ordinal = i;
+    p.name = "demo-controller-" + std::to_string(i);
+    p.uid = "u" + std::to_string(i);
+    p.exists = p.ready = i != 1;
+    o.controller.pods.push_back(p);
+  }
+  o.controller.pods[1].unready_for = std::chrono::seconds(90);
+  Json s = ComputeStatus(o, Decision{}, Json());
+  ASSERT_EQ(s["unready"].size(), 1u) << s.dump(1);
+  EXPECT_EQ(s["unready"][0]["pod"], "demo-controller-1");
+  EXPECT_EQ(s["unready"][0]["uid"], "u1");
+  // Without a quorum the group's clocks do not run: nothing is kept.
+  o.controller.pods[2].ready = false;
+  EXPECT_FALSE(ComputeStatus(o, Decision{}, s).contains("unready"));
+}
+
 }  // namespace
 }  // namespace shardkv::op

@@ -16,6 +16,57 @@ std::string IdList(const std::vector<ShardId>& ids) {
   return orchestration::FormatIds(ids);
 }
 
+// The controller group's part of rule 5: a controller replica due for
+// replacement in a group with a quorum (kReplaceReplica, shard 0), one
+// that cannot be replaced (kWait, replacement_blocked: the group lost its
+// quorum, or has a single replica, which no membership change can replace:
+// without it there is no group to add a new member to), or kNone.
+Decision ControllerReplacement(const Observation& o) {
+  const ShardObservation& group = o.controller;
+  const PodObservation* due = nullptr;
+  std::string blocked;
+  for (const PodObservation& pod : group.pods) {
+    if (pod.ready) continue;
+    const auto unready = std::max(pod.unready_for, group.quorum_lost_for);
+    if (group.replicas == 1) {
+      if (unready >= o.spec.replace_after) {
+        blocked = "the controller group has a single replica: pod " + pod.name +
+                  " cannot be replaced (a one-member Raft group has no "
+                  "quorum without it); bring its disk back, and run 3 "
+                  "controller replicas to have replacement";
+      }
+      continue;
+    }
+    if (!group.HasQuorum()) {
+      if (unready >= o.spec.replace_after) {
+        blocked = "the controller group has lost its quorum (" +
+                  std::to_string(group.ReadyReplicas()) + " of " +
+                  std::to_string(group.replicas) + " replicas ready): pod " +
+                  pod.name + " is not replaced until a majority is ready again";
+      }
+      continue;
+    }
+    if (pod.unready_for < o.spec.replace_after) continue;
+    if (due == nullptr || pod.unready_for > due->unready_for) due = &pod;
+  }
+  if (due != nullptr) {
+    Decision d =
+        Make(Action::kReplaceReplica,
+             "controller pod " + due->name + " has not been ready for " +
+                 std::to_string(due->unready_for.count() / 1000) + "s");
+    d.shard = 0;
+    d.ordinal = due->ordinal;
+    d.unready_for = due->unready_for;
+    return d;
+  }
+  if (!blocked.empty()) {
+    Decision d = Make(Action::kWait, blocked);
+    d.replacement_blocked = true;
+    return d;
+  }
+  return Make(Action::kNone, "");
+}
+
 // Rule 5: the replica unready the longest among those past replaceAfter,
 // skipping shards without a quorum (a replacement is a membership change,
 // which needs one; and a shard without a quorum is an outage to look at,
@@ -46,6 +97,13 @@ Decision ReplacementDecision(const Observation& o) {
       }
     }
   }
+  // One replacement at a time in the whole cluster: the longest unready
+  // replica first, the controller group's included.
+  Decision controller = ControllerReplacement(o);
+  if (controller.action == Action::kReplaceReplica &&
+      (best_pod == nullptr || controller.unready_for > best_pod->unready_for)) {
+    return controller;
+  }
   if (best_pod != nullptr) {
     Decision d =
         Make(Action::kReplaceReplica,
@@ -53,8 +111,10 @@ Decision ReplacementDecision(const Observation& o) {
                  std::to_string(best_pod->unready_for.count() / 1000) + "s");
     d.shard = best_shard->id;
     d.ordinal = best_pod->ordinal;
+    d.unready_for = best_pod->unready_for;
     return d;
   }
+  if (controller.action == Action::kWait) return controller;
   if (!blocked.empty()) {
     Decision d = Make(Action::kWait, blocked);
     d.replacement_blocked = true;
@@ -158,6 +218,14 @@ Decision Decide(const Observation& o) {
                                      " at step " + o.intent->step);
   }
   if (!o.map.has_value()) {
+    // Nothing is decided blind, but a controller group that cannot serve
+    // the map and cannot get a replacement either says why.
+    Decision controller = ControllerReplacement(o);
+    if (controller.action == Action::kWait) {
+      controller.reason +=
+          " (the controller did not answer: " + o.map_error + ")";
+      return controller;
+    }
     return Make(Action::kWait, "the controller did not answer: " + o.map_error);
   }
   const std::vector<ShardId> ids = MapShardIds(*o.map);

@@ -3,11 +3,15 @@
 // policy:
 //   1. a workflow is running: nothing new (one workflow per cluster);
 //   2. a recorded intent resumes first (an operator killed mid-workflow);
-//   3. the controller did not answer: wait (nothing is decided blind);
+//   3. the controller did not answer: wait (nothing is decided blind; the
+//      reason says so when its group lost its quorum or is a single
+//      replica down for replaceAfter, replacement_blocked);
 //   4. an empty slot map: bootstrap = scale-out of shards 1..spec.shards;
-//   5. a replica unready for longer than spec.replaceAfter, in a shard that
-//      still has a quorum: replace it (the longest-unready one first); a
-//      shard without a quorum for replaceAfter: wait, replacement_blocked;
+//   5. a replica unready for longer than spec.replaceAfter, in a shard or
+//      the controller group (shard 0) that still has a quorum: replace it
+//      (the longest-unready one first); a group without a quorum for
+//      replaceAfter, or a controller group of one replica whose pod is
+//      down that long: wait, replacement_blocked;
 //   6. spec.shards above the map's shards: scale-out with the next ids;
 //   7. spec.shards below: scale-in of the highest ids;
 //   8. pods on another image than desired, every shard fully ready:
@@ -19,6 +23,7 @@
 #ifndef SHARDKV_OPERATOR_DECIDE_H_
 #define SHARDKV_OPERATOR_DECIDE_H_
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -42,9 +47,10 @@ const char* ActionName(Action action);
 struct Decision {
   Action action = Action::kNone;
   std::vector<ShardId> shards;  // scale-out/in, upgrade
-  ShardId shard = 0;            // replace-replica
+  ShardId shard = 0;            // replace-replica (0: the controller group)
   int ordinal = -1;             // replace-replica: the pod to replace
-  std::string reason;           // for events, logs and status messages
+  std::chrono::milliseconds unready_for{0};  // replace-replica: of that pod
+  std::string reason;  // for events, logs and status messages
   // kWait: a replica is due for replacement but its shard lacks a quorum.
   bool replacement_blocked = false;
 

@@ -74,27 +74,32 @@ std::string ExecNode(const ShardedKV& kv, const std::string& id,
          "/data --cluster-id '" + kv.ns + "." + kv.name + "'";
 }
 
-// The controller's command line: Raft id = ordinal + 1, always.
-std::string ControllerScript(const ShardedKV& kv, const std::string& set_name,
-                             const std::string& role_flags,
-                             const PodAddresses& addresses) {
-  const int n = kv.controller_replicas;
-  return "set -e\n" + AddressCase(kv, set_name, n, addresses) +
-         ExecNode(kv, "\"$((ordinal + 1))\"",
-                  role_flags + " --peers '" +
-                      PeerList(kv, set_name, n, addresses) + "'") +
-         "\n";
-}
-
-// A shard replica's command line: its identity from the identity record,
+// A replica's command line: its identity from the group's identity record,
 // checked against the one its data dir holds (see desired_objects.h).
-std::string ShardScript(const ShardedKV& kv, const std::string& set_name,
-                        const std::string& role_flags,
-                        const PodAddresses& addresses) {
-  const int n = kv.replicas_per_shard;
+// `adopt_unmarked`: a disk with data but no identity file, at an ordinal
+// still running its initial id (ordinal + 1), is taken as that id's own
+// (controller disks written before controller identity records existed;
+// a replaced ordinal has another id and its old disk was deleted).
+std::string IdentityScript(const ShardedKV& kv, const std::string& set_name,
+                           int n, const std::string& role_flags,
+                           const PodAddresses& addresses, bool adopt_unmarked) {
   const std::string identity = kIdentityPath;
   const std::string data = kDataPath;
   const std::string refuse = "echo \"refusing to start pod $POD_NAME: ";
+  const std::string mark = "  mkdir -p " + data +
+                           "\n"
+                           "  echo \"$me\" > " +
+                           data +
+                           "/identity.new\n"
+                           "  mv " +
+                           data + "/identity.new " + data + "/identity\n";
+  std::string unmarked = "  " + refuse +
+                         "its disk has data but no identity file\" >&2\n"
+                         "  exit 78\n";
+  if (adopt_unmarked) {
+    unmarked = "  if [ \"$id\" != \"$((ordinal + 1))\" ]; then\n  " + unmarked +
+               "  fi\n" + mark;
+  }
   return "set -e\n" + AddressCase(kv, set_name, n, addresses) +
          "record=" + identity + "\n" +
          "if [ ! -s \"$record/replica-$ordinal\" ] || "
@@ -119,12 +124,7 @@ std::string ShardScript(const ShardedKV& kv, const std::string& set_name,
          "is '$me'; a disk never comes back under another identity\" >&2\n"
          "    exit 78\n  fi\n"
          "elif [ -e " +
-         data +
-         "/data ]; then\n"
-         "  " +
-         refuse +
-         "its disk has data but no identity file\" >&2\n"
-         "  exit 78\n"
+         data + "/data ]; then\n" + unmarked +
          "else\n"
          "  case \"$fresh\" in *\" $id \"*) ;; *)\n"
          "    " +
@@ -132,16 +132,8 @@ std::string ShardScript(const ShardedKV& kv, const std::string& set_name,
          "its disk is empty but Raft id $id has run before "
          "(the disk was lost); the replica must be replaced under a new "
          "id\" >&2\n"
-         "    exit 78 ;;\n  esac\n"
-         "  mkdir -p " +
-         data +
-         "\n"
-         "  echo \"$me\" > " +
-         data +
-         "/identity.new\n"
-         "  mv " +
-         data + "/identity.new " + data +
-         "/identity\n"
+         "    exit 78 ;;\n  esac\n" +
+         mark +
          "fi\n"
          // Initial ids bootstrap the group while it forms; any other start
          // joins (or restarts from) what the disk holds.
@@ -153,6 +145,16 @@ std::string ShardScript(const ShardedKV& kv, const std::string& set_name,
          PeerList(kv, set_name, n, addresses) +
          "'\nelse\n  members=--join\nfi\n" +
          ExecNode(kv, "\"$id\"", role_flags + " $members") + "\n";
+}
+
+// Mounts the identity record `record` (a ConfigMap) into the set's pods.
+void MountIdentity(Json& set, const std::string& record) {
+  Json& pod = set["spec"]["template"]["spec"];
+  pod["containers"][0]["volumeMounts"].push_back({{"name", kIdentityVolume},
+                                                  {"mountPath", kIdentityPath},
+                                                  {"readOnly", true}});
+  pod["volumes"] = Json::array(
+      {{{"name", kIdentityVolume}, {"configMap", {{"name", record}}}}});
 }
 
 Json NodeContainer(const ShardedKV& kv, const std::string& image,
@@ -270,6 +272,10 @@ std::string ShardIdentityName(const ShardedKV& kv, int shard) {
   return ShardSetName(kv, shard) + "-identity";
 }
 
+std::string ControllerIdentityName(const ShardedKV& kv) {
+  return ControllerSetName(kv) + "-identity";
+}
+
 std::string PodAddress(const ShardedKV& kv, const std::string& set_name,
                        int ordinal) {
   return set_name + "-" + std::to_string(ordinal) + "." + set_name + "." +
@@ -304,10 +310,13 @@ Json ControllerStatefulSet(const ShardedKV& kv,
   const std::string name = ControllerSetName(kv);
   const std::string flags =
       "--role controller --slot-count " + std::to_string(kv.slot_count);
-  return StatefulSet(
+  Json set = StatefulSet(
       kv, name, kControllerRole, -1, kv.controller_replicas,
       NodeContainer(kv, default_image,
-                    ControllerScript(kv, name, flags, addresses)));
+                    IdentityScript(kv, name, kv.controller_replicas, flags,
+                                   addresses, /*adopt_unmarked=*/true)));
+  MountIdentity(set, ControllerIdentityName(kv));
+  return set;
 }
 
 Json ControllerService(const ShardedKV& kv) {
@@ -326,16 +335,12 @@ Json ShardStatefulSet(const ShardedKV& kv, int shard,
   const std::string flags = "--role shard --shard-id " + std::to_string(shard) +
                             " --controller " +
                             ControllerAddresses(kv, addresses);
-  Json container =
-      NodeContainer(kv, default_image, ShardScript(kv, name, flags, addresses));
-  container["volumeMounts"].push_back({{"name", kIdentityVolume},
-                                       {"mountPath", kIdentityPath},
-                                       {"readOnly", true}});
-  Json set = StatefulSet(kv, name, kShardRole, shard, kv.replicas_per_shard,
-                         std::move(container));
-  set["spec"]["template"]["spec"]["volumes"] =
-      Json::array({{{"name", kIdentityVolume},
-                    {"configMap", {{"name", ShardIdentityName(kv, shard)}}}}});
+  Json set = StatefulSet(
+      kv, name, kShardRole, shard, kv.replicas_per_shard,
+      NodeContainer(kv, default_image,
+                    IdentityScript(kv, name, kv.replicas_per_shard, flags,
+                                   addresses, /*adopt_unmarked=*/false)));
+  MountIdentity(set, ShardIdentityName(kv, shard));
   return set;
 }
 

@@ -15,13 +15,16 @@
 //   StatefulSet controller, decides when a disk may go (retainOnScaleIn).
 // - headless Services publish not-ready addresses, so peers resolve each
 //   other before the group has a leader.
-// - a shard replica's Raft id is read, when the pod starts, from the
-//   shard's identity record (the ConfigMap ShardIdentityName, written by
+// - a replica's Raft id is read, when the pod starts, from its group's
+//   identity record (the ConfigMap ShardIdentityName, or for the
+//   controller group ControllerIdentityName; written by
 //   operator/backend/kube_infrastructure.h, which explains the scheme):
 //   initial ids are ordinal + 1, a replaced replica gets a new id. The pod
 //   script keeps "<incarnation> <id>" in the data dir and refuses to start
 //   on a disk of another identity, or on an empty disk under an id that has
-//   run before (its disk was lost). Controller replicas keep ordinal + 1.
+//   run before (its disk was lost). A controller disk with data but no
+//   identity file (written before controller records existed) is adopted
+//   when its ordinal still runs its initial id.
 // - addresses come from a PodAddresses (DNS names in a cluster; loopback in
 //   tests); the node listens on $SHARDKV_LISTEN when set (tests that run
 //   pods as local processes), else 0.0.0.0:7001.
@@ -53,6 +56,8 @@ std::string ShardSetName(const ShardedKV& kv, int shard);  // demo-shard-2
 std::string ClientServiceName(const ShardedKV& kv);        // demo-client
 // The shard's identity record (ConfigMap): "demo-shard-2-identity".
 std::string ShardIdentityName(const ShardedKV& kv, int shard);
+// The controller group's identity record: "demo-controller-identity".
+std::string ControllerIdentityName(const ShardedKV& kv);
 // "demo-shard-2-1.demo-shard-2.ns.svc:7001": the stable address of one pod.
 std::string PodAddress(const ShardedKV& kv, const std::string& set_name,
                        int ordinal);

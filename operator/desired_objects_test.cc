@@ -152,8 +152,14 @@ TEST(DesiredObjectsTest, ControllerSetCarriesTheSlotCount) {
       sts["spec"]["template"]["spec"]["containers"][0]["command"][2];
   EXPECT_NE(script.find("--role controller --slot-count 256"),
             std::string::npos);
-  EXPECT_NE(script.find("--peers '1=demo-controller-0.demo-controller.prod"),
+  EXPECT_NE(script.find("--peers 1=demo-controller-0.demo-controller.prod"),
             std::string::npos);
+  // Its Raft ids come from the group's identity record.
+  const Json& pod = sts["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["volumes"][0]["configMap"]["name"], "demo-controller-identity");
+  EXPECT_EQ(pod["containers"][0]["volumeMounts"][1]["mountPath"],
+            "/etc/shardkv/identity");
+  EXPECT_NE(script.find("has run before"), std::string::npos);
 }
 
 TEST(DesiredObjectsTest, PodTemplateOverridesMergeButKeepOurSelectors) {

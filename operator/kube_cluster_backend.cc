@@ -70,6 +70,14 @@ StatusOr<int> KubeClusterBackend::ObserveLeaderOrdinal(
                   std::to_string(shard) + " is not one of its pods");
 }
 
+Status KubeClusterBackend::EnsureControllerIdentity() {
+  return infrastructure_.EnsureControllerIdentity();
+}
+
+Status KubeClusterBackend::SettleControllerIdentity() {
+  return infrastructure_.SettleControllerIdentity();
+}
+
 ClusterBackendFactory KubeClusterBackendFactory(kube::KubeClient* client,
                                                 const PodAddresses* addresses,
                                                 std::string default_image) {

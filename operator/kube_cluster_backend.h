@@ -41,6 +41,8 @@ class KubeClusterBackend final : public ClusterBackend {
                           orchestration::ReplicaId id) override;
   StatusOr<v1::SlotMap> ObserveMap() override;
   StatusOr<int> ObserveLeaderOrdinal(orchestration::ShardId shard) override;
+  Status EnsureControllerIdentity() override;
+  Status SettleControllerIdentity() override;
 
  private:
   // Addresses of the shard's pods; shard 0 is the controller group.

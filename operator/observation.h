@@ -91,6 +91,10 @@ struct Observation {
   std::string controller_leader;  // pod name, empty when unknown
   // A controller pod runs another image than desired_image.
   bool controller_outdated = false;
+  // The controller group's pods as a group (id 0, not in the map, replicas
+  // = spec.controllerReplicas; replicas 0 when not observed): unready
+  // clocks and quorum for replacing a controller replica.
+  ShardObservation controller;
 
   std::vector<ShardObservation> shards;
 };

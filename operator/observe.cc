@@ -37,6 +37,39 @@ ShardObservation& ShardEntry(std::vector<ShardObservation>& shards,
   return shards.back();
 }
 
+// Fills s.pods (ordinals < s.replicas of set `set_name`) and the group's
+// quorum clock from the pods by name.
+void ObservePods(const ShardedKV& kv, const std::string& set_name,
+                 const std::map<std::string, const Json*>& pods_by_name,
+                 UnreadyTracker& tracker, UnreadyTracker::Clock::time_point now,
+                 ShardObservation& s) {
+  for (int ordinal = 0; ordinal < s.replicas; ++ordinal) {
+    PodObservation p;
+    p.ordinal = ordinal;
+    p.name = set_name + "-" + std::to_string(ordinal);
+    auto it = pods_by_name.find(p.name);
+    if (it != pods_by_name.end()) {
+      p.exists = true;
+      p.ready = IsPodReady(*it->second);
+      p.image = NodeImageOf(*it->second);
+      p.uid = it->second->value("metadata", Json::object()).value("uid", "");
+    }
+    p.unready_for = tracker.Track(UnreadyKey(kv, p), p.ready, now);
+    s.pods.push_back(p);
+  }
+  const bool quorum = s.HasQuorum();
+  s.quorum_lost_for =
+      tracker.Track(kv.ns + "/" + set_name + "#quorum", quorum, now);
+  if (quorum) return;
+  // No replica can be ready without a quorum: the clocks start again
+  // when the shard has one (replacement needs one anyway).
+  for (PodObservation& p : s.pods) {
+    if (p.ready) continue;
+    tracker.Restart(UnreadyKey(kv, p), now);
+    p.unready_for = std::chrono::milliseconds(0);
+  }
+}
+
 }  // namespace
 
 std::chrono::milliseconds UnreadyTracker::Track(const std::string& pod,
@@ -124,38 +157,29 @@ std::vector<ShardObservation> ObserveShards(
   for (ShardObservation& s : shards) {
     // A shard of the map without a set still has the replicas it should.
     if (!s.set_exists) s.replicas = kv.replicas_per_shard;
-    const std::string set_name = ShardSetName(kv, s.id);
-    for (int ordinal = 0; ordinal < s.replicas; ++ordinal) {
-      PodObservation p;
-      p.ordinal = ordinal;
-      p.name = set_name + "-" + std::to_string(ordinal);
-      auto it = pods_by_name.find(p.name);
-      if (it != pods_by_name.end()) {
-        p.exists = true;
-        p.ready = IsPodReady(*it->second);
-        p.image = NodeImageOf(*it->second);
-        p.uid = it->second->value("metadata", Json::object()).value("uid", "");
-      }
-      p.unready_for = tracker.Track(UnreadyKey(kv, p), p.ready, now);
-      s.pods.push_back(p);
-    }
-    const bool quorum = s.HasQuorum();
-    s.quorum_lost_for =
-        tracker.Track(kv.ns + "/" + set_name + "#quorum", quorum, now);
-    if (quorum) continue;
-    // No replica can be ready without a quorum: the clocks start again
-    // when the shard has one (replacement needs one anyway).
-    for (PodObservation& p : s.pods) {
-      if (p.ready) continue;
-      tracker.Restart(UnreadyKey(kv, p), now);
-      p.unready_for = std::chrono::milliseconds(0);
-    }
+    ObservePods(kv, ShardSetName(kv, s.id), pods_by_name, tracker, now, s);
   }
   std::sort(shards.begin(), shards.end(),
             [](const ShardObservation& a, const ShardObservation& b) {
               return a.id < b.id;
             });
   return shards;
+}
+
+ShardObservation ObserveController(const ShardedKV& kv,
+                                   const std::vector<Json>& pods,
+                                   UnreadyTracker& tracker,
+                                   UnreadyTracker::Clock::time_point now) {
+  ShardObservation s;
+  s.id = 0;
+  s.set_exists = true;
+  s.replicas = kv.controller_replicas;
+  std::map<std::string, const Json*> pods_by_name;
+  for (const Json& pod : pods) {
+    if (Label(pod, kRoleLabel) == "controller") pods_by_name[Name(pod)] = &pod;
+  }
+  ObservePods(kv, ControllerSetName(kv), pods_by_name, tracker, now, s);
+  return s;
 }
 
 int ControllerReadyReplicas(const ShardedKV& kv,

@@ -62,6 +62,14 @@ std::vector<ShardObservation> ObserveShards(
     const std::vector<Json>& pods, const v1::SlotMap* map,
     UnreadyTracker& tracker, UnreadyTracker::Clock::time_point now);
 
+// The controller group's pods (ordinals < spec.controllerReplicas) as a
+// ShardObservation with id 0, their unready clocks kept like a shard's
+// (running only while the group has a quorum).
+ShardObservation ObserveController(const ShardedKV& kv,
+                                   const std::vector<Json>& pods,
+                                   UnreadyTracker& tracker,
+                                   UnreadyTracker::Clock::time_point now);
+
 // Ready replicas of the controller StatefulSet's pods.
 int ControllerReadyReplicas(const ShardedKV& kv, const std::vector<Json>& pods);
 // A controller pod's node container runs another image than `image`.

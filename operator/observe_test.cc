@@ -203,5 +203,39 @@ TEST(ObserveTest, ControllerReadyReplicas) {
   EXPECT_EQ(ControllerReadyReplicas(Demo(), pods), 2);
 }
 
+TEST(ObserveTest, ControllerGroupClocksRunOnlyWithAQuorum) {
+  UnreadyTracker tracker;
+  const auto t0 = Clock::now();
+  auto observe = [&](bool ready0, bool ready1, Clock::time_point at) {
+    std::vector<Json> pods = {Pod("demo-controller-0", ready0, "i"),
+                              Pod("demo-controller-1", ready1, "i"),
+                              Pod("demo-controller-2", true, "i"),
+                              Pod("demo-shard-1-0", false, "i")};
+    for (Json& pod : pods) {
+      const bool controller =
+          pod["metadata"]["name"].get<std::string>().rfind("demo-c", 0) == 0;
+      pod["metadata"]["labels"] = {
+          {"shardkv.io/role", controller ? "controller" : "shard"}};
+      pod["metadata"]["uid"] = "u";
+    }
+    return ObserveController(Demo(), pods, tracker, at);
+  };
+  ShardObservation c = observe(false, true, t0);
+  EXPECT_EQ(c.id, 0u);
+  EXPECT_FALSE(c.in_map);
+  ASSERT_EQ(c.pods.size(), 3u);
+  EXPECT_EQ(c.pods[1].name, "demo-controller-1");
+  EXPECT_EQ(c.ReadyReplicas(), 2);
+  c = observe(false, true, t0 + seconds(20));
+  EXPECT_EQ(c.pods[0].unready_for, seconds(20));
+  EXPECT_TRUE(c.HasQuorum());
+  // A second one down: no quorum, the pods' clocks stop, the group's runs.
+  c = observe(false, false, t0 + seconds(30));
+  EXPECT_EQ(c.pods[0].unready_for.count(), 0);
+  c = observe(false, false, t0 + seconds(40));
+  EXPECT_EQ(c.quorum_lost_for, seconds(10));
+  EXPECT_FALSE(c.HasQuorum());
+}
+
 }  // namespace
 }  // namespace shardkv::op

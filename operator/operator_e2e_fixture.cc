@@ -168,9 +168,11 @@ Json PodOf(OperatorTestEnv& env, const std::string& name) {
 }
 
 Json IdentityOf(OperatorTestEnv& env, int shard) {
-  auto map = env.client().Get(
-      kube::ResourcePath(kConfigMapObjects, env.ns(),
-                         "demo-shard-" + std::to_string(shard) + "-identity"));
+  const std::string name =
+      shard == 0 ? "demo-controller-identity"
+                 : "demo-shard-" + std::to_string(shard) + "-identity";
+  auto map =
+      env.client().Get(kube::ResourcePath(kConfigMapObjects, env.ns(), name));
   return map.ok() ? map->value("data", Json::object()) : Json::object();
 }
 

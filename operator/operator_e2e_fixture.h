@@ -72,7 +72,8 @@ std::vector<std::string> EventMessages(OperatorTestEnv& env,
                                        const std::string& reason);
 // A pod object of env's namespace ({} when absent).
 Json PodOf(OperatorTestEnv& env, const std::string& name);
-// The identity record's data of shard `shard` of "demo".
+// The identity record's data of shard `shard` of "demo" (0: the
+// controller group's).
 Json IdentityOf(OperatorTestEnv& env, int shard);
 
 double SecondsSince(std::chrono::steady_clock::time_point start);

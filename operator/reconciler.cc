@@ -174,6 +174,8 @@ Observation Reconciler::Observe(Cluster& cluster, const ShardedKV& kv) {
   const std::vector<Json> pods = OwnedBy(context_.pods, kv);
   o.shards = ObserveShards(kv, sets, pods, o.map ? &*o.map : nullptr,
                            cluster.unready, SteadyClock::now());
+  o.controller =
+      ObserveController(kv, pods, cluster.unready, SteadyClock::now());
   cluster.unready.ForgetUnseen();
   o.controller_replicas = kv.controller_replicas;
   o.controller_ready = ControllerReadyReplicas(kv, pods);
@@ -194,13 +196,20 @@ Observation Reconciler::Observe(Cluster& cluster, const ShardedKV& kv) {
       o.intent->workflow == orchestration::kReplaceReplica &&
       o.workflow.replacing_pod.empty()) {
     const auto& params = o.intent->params;
-    auto shard = params.find("shard"), old = params.find("old");
-    if (shard != params.end() && old != params.end()) {
+    auto shard = params.find("shard");
+    if (shard != params.end()) {
       const ShardId id = std::strtoul(shard->second.c_str(), nullptr, 10);
-      auto ordinal = cluster.backend->OrdinalOf(
-          id, std::strtoull(old->second.c_str(), nullptr, 10));
       o.workflow.replacing_shard = id;
-      if (ordinal.ok()) o.workflow.replacing_pod = PodName(kv, id, *ordinal);
+      // The old id holds the pod until the create step gives it the new.
+      for (const char* which : {"old", "new"}) {
+        auto replica = params.find(which);
+        if (replica == params.end()) continue;
+        auto ordinal = cluster.backend->OrdinalOf(
+            id, std::strtoull(replica->second.c_str(), nullptr, 10));
+        if (!ordinal.ok()) continue;
+        o.workflow.replacing_pod = PodName(kv, id, *ordinal);
+        break;
+      }
     }
   }
   return o;
@@ -306,8 +315,24 @@ StatusOr<milliseconds> Reconciler::Reconcile(const std::string& key) {
   if (!cluster.ok()) return cluster.status();
   Cluster& c = **cluster;
 
+  // The controller pods read their Raft ids from this record.
+  SHARDKV_RETURN_IF_ERROR(c.backend->EnsureControllerIdentity());
   SHARDKV_RETURN_IF_ERROR(ApplyControlObjects(*kv));
   Observation o = Observe(c, *kv);
+  const std::string active = o.workflow.running     ? o.workflow.workflow
+                             : o.intent.has_value() ? o.intent->workflow
+                                                    : "";
+  if (active != orchestration::kReplaceReplica && o.controller.replicas > 0 &&
+      o.controller.ReadyReplicas() == o.controller.replicas) {
+    // Ready controller pods have run: an empty disk under their ids is a
+    // lost one. Not during a replacement, which changes the record and
+    // settles the id it adds itself.
+    Status settled = c.backend->SettleControllerIdentity();
+    if (!settled.ok()) {
+      SHARDKV_LOG(kWarning)
+          << key << ": controller identity record: " << settled.ToString();
+    }
+  }
   Decision decision = Decide(o);
 
   if (o.workflow.running && o.intent.has_value() &&

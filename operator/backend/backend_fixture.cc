@@ -95,7 +95,11 @@ void BackendTest::StartCluster(const Json& spec) {
   sim_ = std::make_unique<testing::KubeletSim>(*kube_, addresses_, options);
   ASSERT_TRUE(sim_->Start().ok());
 
-  // The controller group, as the reconciler applies it.
+  infra_ = std::make_unique<KubeInfrastructure>(*kube_, kv_, addresses_,
+                                                "shardkv:v1");
+  // The controller group, as the reconciler applies it (its identity
+  // record first: the pods read their Raft ids from it).
+  ASSERT_TRUE(infra_->EnsureControllerIdentity().ok());
   ASSERT_TRUE(ApplyObject(*kube_, ControllerService(kv_)).ok());
   ASSERT_TRUE(
       ApplyObject(*kube_, ControllerStatefulSet(kv_, "shardkv:v1", addresses_))
@@ -111,8 +115,6 @@ void BackendTest::StartCluster(const Json& spec) {
       milliseconds(60'000)))
       << sim_->PodLog(ControllerSetName(kv_) + "-0");
 
-  infra_ = std::make_unique<KubeInfrastructure>(*kube_, kv_, addresses_,
-                                                "shardkv:v1");
   intents_ = std::make_unique<StatusIntentStore>(*kube_, ns_, "demo");
   controller_ = std::make_unique<orchestration::GrpcControllerApi>(
       std::vector<std::string>{controller});

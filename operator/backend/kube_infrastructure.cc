@@ -27,6 +27,19 @@ std::string NewIncarnation() {
   return text;
 }
 
+// Shard 0 is the controller group: its StatefulSet and identity record.
+std::string SetNameOf(const ShardedKV& kv, ShardId shard) {
+  return shard == 0 ? ControllerSetName(kv) : ShardSetName(kv, shard);
+}
+
+std::string IdentityNameOf(const ShardedKV& kv, ShardId shard) {
+  return shard == 0 ? ControllerIdentityName(kv) : ShardIdentityName(kv, shard);
+}
+
+int ReplicasOf(const ShardedKV& kv, ShardId shard) {
+  return shard == 0 ? kv.controller_replicas : kv.replicas_per_shard;
+}
+
 }  // namespace
 
 KubeInfrastructure::KubeInfrastructure(kube::KubeClient& client, ShardedKV kv,
@@ -51,8 +64,8 @@ std::vector<std::string> KubeInfrastructure::ShardEndpoints(
     ShardId shard) const {
   const ShardedKV kv = spec();
   std::vector<std::string> endpoints;
-  for (int i = 0; i < kv.replicas_per_shard; ++i) {
-    endpoints.push_back(addresses_.Address(kv, ShardSetName(kv, shard), i));
+  for (int i = 0; i < ReplicasOf(kv, shard); ++i) {
+    endpoints.push_back(addresses_.Address(kv, SetNameOf(kv, shard), i));
   }
   return endpoints;
 }
@@ -60,7 +73,7 @@ std::vector<std::string> KubeInfrastructure::ShardEndpoints(
 StatusOr<IdentityRecord> KubeInfrastructure::Identity(ShardId shard) {
   const ShardedKV kv = spec();
   auto map = client_.Get(
-      kube::ResourcePath(kConfigMaps, kv.ns, ShardIdentityName(kv, shard)));
+      kube::ResourcePath(kConfigMaps, kv.ns, IdentityNameOf(kv, shard)));
   if (!map.ok()) return map.status();
   return ParseIdentityRecord(map->value("data", Json::object()));
 }
@@ -69,7 +82,7 @@ Status KubeInfrastructure::UpdateIdentity(
     ShardId shard, const std::function<Status(IdentityRecord&)>& change) {
   const ShardedKV kv = spec();
   const std::string path =
-      kube::ResourcePath(kConfigMaps, kv.ns, ShardIdentityName(kv, shard));
+      kube::ResourcePath(kConfigMaps, kv.ns, IdentityNameOf(kv, shard));
   for (int attempt = 0;; ++attempt) {
     auto map = client_.Get(path);
     if (!map.ok()) return map.status();
@@ -91,7 +104,7 @@ StatusOr<orchestration::ReplicaId> KubeInfrastructure::ReplicaIdAt(
   if (!record.ok()) return record.status();
   auto it = record->ids.find(ordinal);
   if (it == record->ids.end()) {
-    return NotFound("shard " + std::to_string(shard) + " has no pod " +
+    return NotFound(SetNameOf(spec(), shard) + " has no pod " +
                     std::to_string(ordinal));
   }
   return it->second;
@@ -102,8 +115,8 @@ StatusOr<int> KubeInfrastructure::OrdinalOf(ShardId shard, ReplicaId id) {
   if (!record.ok()) return record.status();
   auto ordinal = record->OrdinalOf(id);
   if (!ordinal) {
-    return NotFound("no pod of shard " + std::to_string(shard) +
-                    " runs Raft id " + std::to_string(id));
+    return NotFound("no pod of " + SetNameOf(spec(), shard) + " runs Raft id " +
+                    std::to_string(id));
   }
   return *ordinal;
 }
@@ -171,7 +184,7 @@ StatusOr<std::vector<v1::Member>> KubeInfrastructure::ShardReplicas(
   for (const auto& [ordinal, id] : record->ids) {
     v1::Member m;
     m.set_id(id);
-    m.set_address(addresses_.Address(kv, ShardSetName(kv, shard), ordinal));
+    m.set_address(addresses_.Address(kv, SetNameOf(kv, shard), ordinal));
     members.push_back(m);
   }
   return members;
@@ -179,8 +192,7 @@ StatusOr<std::vector<v1::Member>> KubeInfrastructure::ShardReplicas(
 
 Status KubeInfrastructure::WaitShardReady(ShardId shard, milliseconds timeout) {
   const ShardedKV kv = spec();
-  const int replicas =
-      shard == 0 ? kv.controller_replicas : kv.replicas_per_shard;
+  const int replicas = ReplicasOf(kv, shard);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string last = "no pod listed yet";
   while (true) {
@@ -189,7 +201,7 @@ Status KubeInfrastructure::WaitShardReady(ShardId shard, milliseconds timeout) {
       int ready = 0;
       for (const Json& pod : *pods) ready += PodReady(pod) ? 1 : 0;
       if (ready == replicas && static_cast<int>(pods->size()) == ready) {
-        return shard == 0 ? Status::Ok() : SettleFresh(shard);
+        return SettleFresh(shard);
       }
       last = std::to_string(ready) + " of " + std::to_string(replicas) +
              " pods ready";
@@ -223,7 +235,10 @@ Status KubeInfrastructure::SettleFresh(ShardId shard) {
               (id != current->ids.end() && !current->wipes.count(ordinal) &&
                current->fresh.count(id->second));
   }
-  if (!settles) return Status::Ok();  // nothing to write
+  if (!settles) {
+    if (shard == 0 && current->fresh.empty()) controller_settled_ = true;
+    return Status::Ok();  // nothing to write
+  }
   return UpdateIdentity(shard, [&](IdentityRecord& record) {
     // A ready pod got past the script's identity check: its disk holds its
     // identity, so an empty disk under that id means a lost one.
@@ -245,10 +260,11 @@ StatusOr<v1::Member> KubeInfrastructure::CreateReplica(ShardId shard,
   if (!ordinal) {
     ordinal = record->OrdinalOf(replaces);
     if (!ordinal) {
-      return FailedPrecondition("replica " + std::to_string(replaces) +
-                                " of shard " + std::to_string(shard) +
+      return FailedPrecondition("replica " + std::to_string(replaces) + " of " +
+                                SetNameOf(kv, shard) +
                                 " is at no pod: nothing to replace");
     }
+    if (shard == 0) controller_settled_ = false;  // a new fresh id
     // Recorded first: a retry after a crash finishes the wipe.
     SHARDKV_RETURN_IF_ERROR(UpdateIdentity(shard, [&](IdentityRecord& r) {
       r.ids[*ordinal] = id;
@@ -270,14 +286,13 @@ StatusOr<v1::Member> KubeInfrastructure::CreateReplica(ShardId shard,
   }
   v1::Member m;
   m.set_id(id);
-  m.set_address(addresses_.Address(kv, ShardSetName(kv, shard), *ordinal));
+  m.set_address(addresses_.Address(kv, SetNameOf(kv, shard), *ordinal));
   return m;
 }
 
 Status KubeInfrastructure::WipeOrdinal(const ShardedKV& kv, ShardId shard,
                                        int ordinal) {
-  const std::string pod =
-      ShardSetName(kv, shard) + "-" + std::to_string(ordinal);
+  const std::string pod = SetNameOf(kv, shard) + "-" + std::to_string(ordinal);
   const std::string claim = std::string(kDataVolume) + "-" + pod;
   const std::string claim_path = kube::ResourcePath(kClaims, kv.ns, claim);
   auto old_claim = client_.Get(claim_path);
@@ -296,7 +311,7 @@ Status KubeInfrastructure::DeleteReplica(ShardId shard, ReplicaId id) {
   if (!record.ok()) return record.status();
   if (auto ordinal = record->OrdinalOf(id)) {
     return FailedPrecondition(
-        "replica " + std::to_string(id) + " of shard " + std::to_string(shard) +
+        "replica " + std::to_string(id) + " of " + SetNameOf(spec(), shard) +
         " is pod " + std::to_string(*ordinal) +
         "; a StatefulSet keeps its pods: replace the replica instead");
   }
@@ -313,7 +328,7 @@ Status KubeInfrastructure::DeleteReplica(ShardId shard, ReplicaId id) {
     std::string waiting;
     for (const auto& [ordinal, current] : record->ids) {
       if (record->fresh.count(current)) {
-        waiting = ShardSetName(kv, shard) + "-" + std::to_string(ordinal) +
+        waiting = SetNameOf(kv, shard) + "-" + std::to_string(ordinal) +
                   " (Raft id " + std::to_string(current) + ")";
       }
     }
@@ -352,26 +367,20 @@ StatusOr<std::vector<ReplicaId>> KubeInfrastructure::ReplicasToUpgrade(
 
 Status KubeInfrastructure::RestartReplica(ShardId shard, ReplicaId id) {
   const ShardedKV kv = spec();
-  if (shard == 0) {
-    if (id == 0 || static_cast<int>(id) > kv.controller_replicas) {
-      return NotFound("no controller replica " + std::to_string(id));
-    }
-    return DeletePodAndWait(
-        client_, kv.ns, ControllerSetName(kv) + "-" + std::to_string(id - 1),
-        kObjectTimeout);
-  }
   auto ordinal = OrdinalOf(shard, id);
   if (!ordinal.ok()) return ordinal.status();
   // updateStrategy OnDelete: the StatefulSet recreates the pod from the
   // current template, on the same claim.
-  return DeletePodAndWait(
-      client_, kv.ns, ShardSetName(kv, shard) + "-" + std::to_string(*ordinal),
-      kObjectTimeout);
+  return DeletePodAndWait(client_, kv.ns,
+                          SetNameOf(kv, shard) + "-" + std::to_string(*ordinal),
+                          kObjectTimeout);
 }
 
 StatusOr<std::vector<ReplicaId>>
 KubeInfrastructure::ControllerReplicasToUpgrade(const ShardedKV& kv) {
   // The reconciler applied the set from the spec before deciding.
+  auto record = Identity(0);
+  if (!record.ok()) return record.status();
   auto revision =
       UpdateRevision(client_, kv.ns, ControllerSetName(kv), kObjectTimeout);
   if (!revision.ok()) return revision.status();
@@ -380,11 +389,40 @@ KubeInfrastructure::ControllerReplicasToUpgrade(const ShardedKV& kv) {
   std::vector<ReplicaId> outdated;
   for (const Json& pod : *pods) {
     auto ordinal = PodOrdinal(pod);
-    if (!ordinal || *ordinal >= kv.controller_replicas) continue;
-    if (PodRevision(pod) != *revision) outdated.push_back(*ordinal + 1);
+    if (!ordinal || !record->ids.count(*ordinal)) continue;
+    if (PodRevision(pod) != *revision) {
+      outdated.push_back(record->ids.at(*ordinal));
+    }
   }
   std::sort(outdated.begin(), outdated.end());
   return outdated;
+}
+
+Status KubeInfrastructure::EnsureControllerIdentity() {
+  if (controller_identity_exists_) return Status::Ok();
+  const ShardedKV kv = spec();
+  auto record = Identity(0);
+  if (record.status().code() == Code::kNotFound) {
+    // A new cluster, or one whose controller pods ran before controller
+    // records existed (their disks are adopted under the initial ids).
+    Json map = IdentityConfigMap(
+        kv, 0,
+        IdentityRecord::Initial(kv.controller_replicas, NewIncarnation())
+            .ToData());
+    auto created = client_.Create(kube::ResourcePath(kConfigMaps, kv.ns), map);
+    if (!created.ok() && created.status().code() != Code::kAlreadyExists) {
+      return created.status();
+    }
+  } else if (!record.ok()) {
+    return record.status();
+  }
+  controller_identity_exists_ = true;
+  return Status::Ok();
+}
+
+Status KubeInfrastructure::SettleControllerIdentity() {
+  if (controller_settled_) return Status::Ok();
+  return SettleFresh(0);
 }
 
 Status KubeInfrastructure::DeletePods(const ShardedKV& kv, ShardId shard) {

@@ -31,15 +31,25 @@
 // the current spec (UpdateSpec) and lists the pods not at the set's
 // updateRevision (updateStrategy OnDelete: the StatefulSet controller
 // never restarts pods itself); RestartReplica deletes one pod, which the
-// StatefulSet controller recreates from the new template. Shard 0 is the
-// controller group there (and in WaitShardReady): its StatefulSet is the
-// reconciler's to apply, its Raft ids are ordinal + 1.
+// StatefulSet controller recreates from the new template.
+//
+// Shard 0 is the controller group, in every replica-level call
+// (ShardReplicas, WaitShardReady, CreateReplica, DeleteReplica,
+// ReplicasToUpgrade, RestartReplica, ReplicaIdAt, OrdinalOf,
+// ShardEndpoints): its StatefulSet "<name>-controller" is the reconciler's
+// to apply, and its identity record "<name>-controller-identity" follows
+// the same scheme, so a controller replica is replaced the way a shard
+// replica is. The reconciler creates that record before it applies the
+// set (EnsureControllerIdentity) and drops ready pods' ids from its
+// `fresh` while no replacement runs (SettleControllerIdentity). CreateShard
+// and DeleteShard never take shard 0.
 //
 // Thread-safety: all methods may be called from any thread; the workflows
 // call one at a time. Blocking calls (waits) poll the API server.
 #ifndef SHARDKV_OPERATOR_BACKEND_KUBE_INFRASTRUCTURE_H_
 #define SHARDKV_OPERATOR_BACKEND_KUBE_INFRASTRUCTURE_H_
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -71,6 +81,16 @@ class KubeInfrastructure final : public orchestration::Infrastructure {
                           orchestration::ReplicaId id);
   // Addresses of the shard's pods (for AdminShardAdmin's ShardEndpoints).
   std::vector<std::string> ShardEndpoints(orchestration::ShardId shard) const;
+
+  // Creates the controller group's identity record (initial ids, all
+  // fresh) unless it exists. OK once it exists (remembered: one API call
+  // per backend, not per reconcile).
+  Status EnsureControllerIdentity();
+  // Drops from the controller record's `fresh` the ids of ready controller
+  // pods; a no-op once `fresh` was seen empty, until the next controller
+  // CreateReplica. Never call it while a replacement runs: its own steps
+  // change the record and settle the id they add.
+  Status SettleControllerIdentity();
 
   // orchestration::Infrastructure
   StatusOr<std::vector<v1::Member>> CreateShard(
@@ -113,6 +133,8 @@ class KubeInfrastructure final : public orchestration::Infrastructure {
   const std::string default_image_;
   mutable std::mutex mu_;
   ShardedKV kv_;  // GUARDED_BY(mu_)
+  std::atomic<bool> controller_identity_exists_{false};
+  std::atomic<bool> controller_settled_{false};
 };
 
 }  // namespace shardkv::op

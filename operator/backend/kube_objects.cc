@@ -72,7 +72,8 @@ Json IdentityConfigMap(const ShardedKV& kv, int shard, const Json& data) {
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata",
-           {{"name", ShardIdentityName(kv, shard)},
+           {{"name", shard == 0 ? ControllerIdentityName(kv)
+                                : ShardIdentityName(kv, shard)},
             {"namespace", kv.ns},
             {"labels",
              {{kClusterLabel, kv.name},

@@ -40,7 +40,8 @@ StatusOr<std::vector<Json>> ListShardPods(kube::KubeClient& client,
 StatusOr<std::vector<Json>> ListShardClaims(kube::KubeClient& client,
                                             const ShardedKV& kv, int shard);
 
-// The shard's identity record as a ConfigMap owned by the ShardedKV.
+// The shard's identity record as a ConfigMap owned by the ShardedKV; shard
+// 0 is the controller group's.
 Json IdentityConfigMap(const ShardedKV& kv, int shard, const Json& data);
 
 // Ready condition True and not being deleted.

@@ -71,7 +71,7 @@ class NodeScriptTest : public ::testing::Test {
     }
     Write(dir_ + "/script", script);
     fs::remove(dir_ + "/args");
-    std::string command = "env POD_NAME=demo-shard-2-" +
+    std::string command = "env POD_NAME=" + pod_prefix_ +
                           std::to_string(ordinal) + " PATH=" + dir_ +
                           "/bin:/usr/bin:/bin /bin/sh " + dir_ + "/script > " +
                           dir_ + "/out 2>&1";
@@ -81,9 +81,18 @@ class NodeScriptTest : public ::testing::Test {
   std::string Args() { return Read(dir_ + "/args"); }
   std::string Output() { return Read(dir_ + "/out"); }
 
+  // The controller group's script instead of shard 2's.
+  void UseControllerScript() {
+    kv_.controller_replicas = 3;
+    Json set = ControllerStatefulSet(kv_, "img");
+    script_ = set["spec"]["template"]["spec"]["containers"][0]["command"][2];
+    pod_prefix_ = "demo-controller-";
+  }
+
   std::string dir_;
   ShardedKV kv_;
   std::string script_;
+  std::string pod_prefix_ = "demo-shard-2-";
 };
 
 TEST_F(NodeScriptTest, InitialReplicaBootstrapsUnderOrdinalPlusOne) {
@@ -157,6 +166,63 @@ TEST_F(NodeScriptTest, NoIdentityForTheOrdinalIsAClearError) {
       << Output();
   EXPECT_EQ(Run(7), 1);
   EXPECT_NE(Output().find("ordinal 7 is not in 0..2"), std::string::npos);
+}
+
+// The controller group's pods run the same identity script, from the
+// record "demo-controller-identity".
+TEST_F(NodeScriptTest, ControllerBootstrapsUnderItsInitialId) {
+  UseControllerScript();
+  ASSERT_EQ(Run(2), 0) << Output();
+  EXPECT_NE(Args().find("--id 3 "), std::string::npos) << Args();
+  EXPECT_NE(Args().find("--role controller"), std::string::npos) << Args();
+  EXPECT_NE(Args().find("--peers 1=demo-controller-0.demo-controller.prod.svc:"
+                        "7001,2=demo-controller-1"),
+            std::string::npos)
+      << Args();
+  EXPECT_EQ(Read(dir_ + "/data/identity"), "inc1 3\n");
+}
+
+TEST_F(NodeScriptTest, ControllerRefusesALostDiskAndJoinsUnderANewId) {
+  UseControllerScript();
+  Record({{0, 1}, {1, 2}, {2, 3}}, "", "inc1");  // the group formed
+  EXPECT_EQ(Run(1), 78);
+  EXPECT_NE(Output().find("Raft id 2 has run before (the disk was lost)"),
+            std::string::npos)
+      << Output();
+  EXPECT_EQ(Args(), "");
+  Record({{0, 1}, {1, 4}, {2, 3}}, "4", "inc1");  // replaced
+  ASSERT_EQ(Run(1), 0) << Output();
+  EXPECT_NE(Args().find("--id 4 "), std::string::npos) << Args();
+  EXPECT_NE(Args().find("--join"), std::string::npos);
+  EXPECT_EQ(Args().find("--peers"), std::string::npos);
+}
+
+TEST_F(NodeScriptTest, ControllerAdoptsAnUnmarkedDiskOnlyUnderItsInitialId) {
+  UseControllerScript();
+  // A disk written before controller identity records existed.
+  fs::create_directories(dir_ + "/data/data");
+  Record({{0, 1}, {1, 2}, {2, 3}}, "", "inc1");
+  ASSERT_EQ(Run(1), 0) << Output();
+  EXPECT_NE(Args().find("--id 2 "), std::string::npos) << Args();
+  EXPECT_NE(Args().find("--join"), std::string::npos);
+  EXPECT_EQ(Read(dir_ + "/data/identity"), "inc1 2\n");
+  // Under a replacement's id it is refused like a shard's.
+  fs::remove(dir_ + "/data/identity");
+  Record({{0, 1}, {1, 4}, {2, 3}}, "4", "inc1");
+  EXPECT_EQ(Run(1), 78);
+  EXPECT_NE(Output().find("its disk has data but no identity file"),
+            std::string::npos)
+      << Output();
+}
+
+TEST_F(NodeScriptTest, ShardNeverAdoptsAnUnmarkedDisk) {
+  fs::create_directories(dir_ + "/data/data");
+  Record({{0, 1}, {1, 2}, {2, 3}}, "", "inc1");
+  EXPECT_EQ(Run(1), 78);
+  EXPECT_NE(Output().find("its disk has data but no identity file"),
+            std::string::npos)
+      << Output();
+  EXPECT_EQ(Args(), "");
 }
 
 }  // namespace
