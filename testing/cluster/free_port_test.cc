@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <set>
@@ -28,6 +29,21 @@ TEST(FreePortTest, PortsAreDistinctAndBindable) {
   EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
   EXPECT_EQ(listen(fd, 1), 0);
   close(fd);
+}
+
+TEST(FreePortTest, AnotherProcessCannotTakeAPortHandedOutHere) {
+  uint16_t port = FreePort();
+  ASSERT_NE(port, 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A separate process (its own open of the lock file): refused.
+    _exit(ReservePortForThisProcess(port) ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "port " << port << " taken twice";
 }
 
 }  // namespace
