@@ -126,11 +126,6 @@ int Run(const Flags& flags) {
     if (kinds->empty()) return 2;
   }
 
-  if (!flags.failpoints.empty()) {
-    // Inherited by every node started from here on.
-    setenv("SHARDKV_FAILPOINTS", flags.failpoints.c_str(), 1);
-    setenv("SHARDKV_FAILPOINT_SEED", std::to_string(seed).c_str(), 1);
-  }
   ShardedClusterOptions co;
   co.name = "chaos";
   co.controllers = flags.controllers;
@@ -172,7 +167,19 @@ int Run(const Flags& flags) {
   FaultInjector faults(&c, seed, *kinds, hot, std::max(1, flags.shards - 1),
                        flags.shards + 1);
   if (!flags.failpoints.empty()) {
+    // Armed once the cluster is up (a crash while it bootstraps would only
+    // fail the start): every node restarts with them, and nodes that crash
+    // at one are restarted on every harness poll from here on.
+    setenv("SHARDKV_FAILPOINTS", flags.failpoints.c_str(), 1);
+    setenv("SHARDKV_FAILPOINT_SEED", std::to_string(seed).c_str(), 1);
     SetPollHook([&faults] { faults.RestartFailpointCrashes(); });
+    std::printf("chaos: arming failpoints (restarting every node)\n");
+    std::fflush(stdout);
+    if (Status armed = faults.RestartEveryNode(); !armed.ok()) {
+      std::fprintf(stderr, "shardkv-chaos: arming failpoints: %s\n",
+                   armed.ToString().c_str());
+      return 1;
+    }
   }
   std::vector<std::string> problems;
   auto& rng = faults.rng();
@@ -211,7 +218,8 @@ int Run(const Flags& flags) {
     // for the cluster to settle; the run's faults are over.
     SetPollHook({});
     std::printf("chaos: disarming failpoints (restarting every node)\n");
-    if (Status d = faults.DisarmFailpoints(); !d.ok()) {
+    unsetenv("SHARDKV_FAILPOINTS");
+    if (Status d = faults.RestartEveryNode(); !d.ok()) {
       problems.push_back("disarming failpoints: " + d.message());
     }
     if (Status healed = faults.Heal(); !healed.ok()) {

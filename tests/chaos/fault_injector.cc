@@ -478,8 +478,7 @@ void FaultInjector::RestartFailpointCrashes() {
   for (uint32_t s : cluster_->shard_ids()) restart(cluster_->shard(s));
 }
 
-Status FaultInjector::DisarmFailpoints() {
-  unsetenv("SHARDKV_FAILPOINTS");
+Status FaultInjector::RestartEveryNode() {
   auto restart_all = [&](ShardCluster& group) -> Status {
     for (NodeId id : group.ids()) {
       if (retired_.contains({&group, id})) continue;

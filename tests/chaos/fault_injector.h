@@ -58,10 +58,11 @@ class FaultInjector {
   // Restarts every node (not retired) that exited at a failpoint, as a
   // supervisor would; the chaos driver runs it on every harness poll.
   void RestartFailpointCrashes();
-  // For the end of a run with failpoints armed: clears SHARDKV_FAILPOINTS
-  // and restarts every running node without it (one at a time, clean stop
-  // first), so the cluster can settle instead of crashing on. Heal first.
-  Status DisarmFailpoints();
+  // Restarts every node (not retired), one at a time, clean stop first, so
+  // each picks up the environment as it is now: the driver arms failpoints
+  // this way once the cluster is up, and disarms them before the final
+  // checks (so the cluster settles instead of crashing on). Heal first.
+  Status RestartEveryNode();
 
   uint64_t injected() const { return injected_; }
   // Nodes that crashed at a failpoint (planned) and were restarted.
