@@ -116,6 +116,10 @@ rocksdb::ColumnFamilyOptions DataOptions(
 // filters and files are unchanged (unlike prefix_extractor). It costs
 // ~250 bytes of memtable per distinct key, which is why the data column
 // family, with a distinct key per write, does not use it.
+// Never on a column family that takes DeleteRange (data, slots, raft_log):
+// RocksDB 7.8's MemTable::Add looks hints up in one map for the point and
+// the range-deletion skiplists, so a splice of one is used to insert into
+// the other (InlineSkipList::Insert assertion; docs/storage.md).
 std::shared_ptr<const rocksdb::SliceTransform> RewriteHints() {
   static const std::shared_ptr<const rocksdb::SliceTransform> hints(
       rocksdb::NewCappedPrefixTransform(32));
