@@ -5,8 +5,8 @@
 //    Raft id has run before), then replaced after spec.replaceAfter under
 //    a new Raft id (learner -> promoted -> old id removed) while the other
 //    two serve the slot map; status.replacing and the Events name the
-//    controller pod; every key is readable after, and a scale-out (which
-//    needs the controller group) works;
+//    controller pod; every key is readable after, the new member serves
+//    the slot map, writes go on;
 //  - two of the three controller pods down: no quorum, nothing replaced,
 //    the status and an Event say why; back up, the group recovers on its
 //    disks with nothing replaced.
@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "operator/operator_e2e_fixture.h"
+#include "orchestration/grpc_controller_api.h"
 
 namespace shardkv::op {
 namespace {
@@ -24,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 const Json kSpec = {{"replicasPerShard", 1},
                     {"controllerReplicas", 3},
                     {"slotCount", 64},
-                    {"replaceAfter", "20s"}};
+                    {"replaceAfter", "30s"}};
 
 // The controller group's members as its node at `address` sees them.
 std::string Members(const StatusOr<v1::StatusResponse>& status) {
@@ -51,7 +52,8 @@ bool AnyContains(const std::vector<std::string>& messages,
 TEST_F(OperatorE2eTest, LostControllerDiskIsReplacedUnderANewId) {
   OperatorTestEnv env("op-e2e-controller");
   StartSim(env);
-  ASSERT_TRUE(env.CreateCluster("demo", 1, kSpec).ok());
+  const Status created = env.CreateCluster("demo", 1, kSpec);
+  ASSERT_TRUE(created.ok()) << created.ToString();
   auto op = Start(env, "op-a");
   ASSERT_NE(op, nullptr);
   ASSERT_TRUE(Eventually([&] { return Settled(env, 1); }, seconds(240)))
@@ -106,9 +108,9 @@ TEST_F(OperatorE2eTest, LostControllerDiskIsReplacedUnderANewId) {
       << sim_->PodLog("demo-controller-1");
   std::printf(
       "controller disk lost -> replacement began after %.1f s, done after "
-      "%.1f s (replaceAfter 20 s)\n",
+      "%.1f s (replaceAfter 30 s)\n",
       replacing_at, SecondsSince(t));
-  EXPECT_GT(replacing_at, 15.0);
+  EXPECT_GT(replacing_at, 25.0);
   EXPECT_EQ(group_seen, "controller");
   EXPECT_EQ(pod_seen, "demo-controller-1");
   EXPECT_TRUE(AnyContains(EventMessages(env, "WorkflowStarted"),
@@ -121,15 +123,17 @@ TEST_F(OperatorE2eTest, LostControllerDiskIsReplacedUnderANewId) {
       "1 3 4");
   VerifyKeys(*client, "after the controller replacement");
 
-  // A scale-out needs the controller group (join, rebalance).
-  const auto scale = Clock::now();
-  ASSERT_TRUE(env.SetShards("demo", 2).ok());
-  ASSERT_TRUE(Eventually([&] { return Settled(env, 2); }, seconds(240)))
-      << env.StatusOf("demo").dump(1);
-  std::printf("scale-out 1 -> 2 after the replacement: %.1f s\n",
-              SecondsSince(scale));
+  // The slot map is served by the new member too, and writes go on.
+  {
+    orchestration::GrpcControllerApi from_new_member(
+        {addresses_.PodAddress(env.ns(), "demo-controller-1")});
+    auto map = from_new_member.GetMap();
+    ASSERT_TRUE(map.ok()) << map.status().ToString();
+    EXPECT_EQ(map->shards_size(), 1);
+    EXPECT_EQ(map->slot_count(), 64u);
+  }
   WriteKeys(*client, 250, 300);
-  VerifyKeys(*client, "after a scale-out on the new controller group");
+  VerifyKeys(*client, "after writes on the new controller group");
 
   // (b) Two of three controller pods down: no quorum, no replacement.
   const auto down = Clock::now();
@@ -147,21 +151,23 @@ TEST_F(OperatorE2eTest, LostControllerDiskIsReplacedUnderANewId) {
       << env.StatusOf("demo").dump(1);
   std::printf("controller quorum loss reported after %.1f s\n",
               SecondsSince(down));
-  std::this_thread::sleep_for(seconds(40) - (Clock::now() - down));
+  std::this_thread::sleep_for(seconds(50) - (Clock::now() - down));
   EXPECT_TRUE(AnyContains(EventMessages(env, "ReplacementBlocked"),
                           "the controller group has lost its quorum"));
-  EXPECT_EQ(ConditionOf(env, "Available").value("reason", ""),
-            "ControllerUnavailable");
+  // (The slot map may still be read from the remaining replica: Available
+  // follows the shards; Degraded says the controller group is short.)
+  EXPECT_EQ(ConditionOf(env, "Degraded").value("reason", ""),
+            "ControllerReplicasNotReady");
   const Json record = IdentityOf(env, 0);
   EXPECT_EQ(record.value("replica-0", ""), "1");
   EXPECT_EQ(record.value("replica-2", ""), "3");
   sim_->Release("demo-controller-0");
   sim_->Release("demo-controller-2");
-  ASSERT_TRUE(Eventually([&] { return Settled(env, 2); }, seconds(180)))
+  ASSERT_TRUE(Eventually([&] { return Settled(env, 1); }, seconds(180)))
       << env.StatusOf("demo").dump(1);
   EXPECT_EQ(IdentityOf(env, 0), record);
-  EXPECT_EQ(EventMessages(env, "WorkflowStarted").size(), 3u)
-      << "bootstrap, the replacement and the scale-out only";
+  EXPECT_EQ(EventMessages(env, "WorkflowStarted").size(), 2u)
+      << "bootstrap and the replacement only";
   VerifyKeys(*client, "after the controller quorum came back");
   op->Stop();
 }

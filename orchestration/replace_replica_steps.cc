@@ -2,6 +2,7 @@
 // up, is promoted; then the old identity is removed and deleted and the
 // map's copy of the shard's members is refreshed. Each step checks the
 // shard's membership before acting, so repeating it is safe.
+#include <functional>
 #include <thread>
 
 #include "orchestration/param_util.h"
@@ -37,6 +38,37 @@ const v1::Member* FindMember(const v1::StatusResponse& status, ReplicaId id) {
   return nullptr;
 }
 
+// The leader's status; a group without a leader for a moment (an election
+// after a membership change, a leader moving) is waited out for up to
+// options.shard_ready_timeout instead of failing the step.
+StatusOr<v1::StatusResponse> SteadyLeaderStatus(
+    ShardAdmin& admin, ShardId shard, const WorkflowOptions& options) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + options.shard_ready_timeout;
+  while (true) {
+    auto status = admin.LeaderStatus(shard);
+    if (status.ok() || status.status().code() != Code::kUnavailable ||
+        std::chrono::steady_clock::now() >= deadline ||
+        (options.abort_requested && options.abort_requested())) {
+      return status;
+    }
+    std::this_thread::sleep_for(options.poll_interval);
+  }
+}
+
+// A membership call that failed may still have been committed: the client
+// retries a call whose answer was lost, and the retry is refused ("not a
+// member", "not a learner", "already a member"). `change` is done when
+// `done` holds for the leader's membership afterwards.
+Status MembershipChange(
+    ShardAdmin& admin, ShardId shard, Status change,
+    const std::function<bool(const v1::StatusResponse&)>& done) {
+  if (change.ok() || change.code() != Code::kFailedPrecondition) return change;
+  auto status = admin.LeaderStatus(shard);
+  if (status.ok() && done(*status)) return Status::Ok();
+  return change;
+}
+
 }  // namespace
 
 StatusOr<Intent> Orchestrator::RrCreate(const Intent& in) {
@@ -56,11 +88,15 @@ StatusOr<Intent> Orchestrator::RrAddLearner(const Intent& in) {
   if (address == in.params.end() || address->second.empty()) {
     return InvalidArgument("intent without the new replica's address");
   }
-  auto status = admin_.LeaderStatus(p->shard);
+  auto status = SteadyLeaderStatus(admin_, p->shard, options_);
   if (!status.ok()) return status.status();
   if (FindMember(*status, p->new_id) == nullptr) {
-    SHARDKV_RETURN_IF_ERROR(
-        admin_.AddLearner(p->shard, p->new_id, address->second));
+    SHARDKV_RETURN_IF_ERROR(MembershipChange(
+        admin_, p->shard,
+        admin_.AddLearner(p->shard, p->new_id, address->second),
+        [&](const v1::StatusResponse& s) {
+          return FindMember(s, p->new_id) != nullptr;
+        }));
   }
   return Next(in, "catch-up");
 }
@@ -98,7 +134,7 @@ StatusOr<Intent> Orchestrator::RrCatchUp(const Intent& in) {
 StatusOr<Intent> Orchestrator::RrPromote(const Intent& in) {
   auto p = Params(in);
   if (!p.ok()) return p.status();
-  auto status = admin_.LeaderStatus(p->shard);
+  auto status = SteadyLeaderStatus(admin_, p->shard, options_);
   if (!status.ok()) return status.status();
   const v1::Member* m = FindMember(*status, p->new_id);
   if (m == nullptr) {
@@ -106,7 +142,12 @@ StatusOr<Intent> Orchestrator::RrPromote(const Intent& in) {
                               " is no longer a member");
   }
   if (m->learner()) {
-    SHARDKV_RETURN_IF_ERROR(admin_.Promote(p->shard, p->new_id));
+    SHARDKV_RETURN_IF_ERROR(MembershipChange(
+        admin_, p->shard, admin_.Promote(p->shard, p->new_id),
+        [&](const v1::StatusResponse& s) {
+          const v1::Member* promoted = FindMember(s, p->new_id);
+          return promoted != nullptr && !promoted->learner();
+        }));
   }
   return Next(in, "remove-old");
 }
@@ -114,10 +155,14 @@ StatusOr<Intent> Orchestrator::RrPromote(const Intent& in) {
 StatusOr<Intent> Orchestrator::RrRemoveOld(const Intent& in) {
   auto p = Params(in);
   if (!p.ok()) return p.status();
-  auto status = admin_.LeaderStatus(p->shard);
+  auto status = SteadyLeaderStatus(admin_, p->shard, options_);
   if (!status.ok()) return status.status();
   if (FindMember(*status, p->old_id) != nullptr) {
-    SHARDKV_RETURN_IF_ERROR(admin_.RemoveMember(p->shard, p->old_id));
+    SHARDKV_RETURN_IF_ERROR(MembershipChange(
+        admin_, p->shard, admin_.RemoveMember(p->shard, p->old_id),
+        [&](const v1::StatusResponse& s) {
+          return FindMember(s, p->old_id) == nullptr;
+        }));
   }
   return Next(in, "delete-old");
 }
@@ -135,7 +180,7 @@ StatusOr<Intent> Orchestrator::RrUpdateMap(const Intent& in) {
   auto map = controller_.GetMap();
   if (!map.ok()) return map.status();
   if (FindShard(*map, p->shard) != nullptr) {
-    auto status = admin_.LeaderStatus(p->shard);
+    auto status = SteadyLeaderStatus(admin_, p->shard, options_);
     if (!status.ok()) return status.status();
     std::vector<v1::Member> members(status->members().begin(),
                                     status->members().end());
