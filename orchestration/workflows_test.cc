@@ -192,6 +192,53 @@ TEST(OrchestratorTest, ReplaceReplicaSwapsTheIdentity) {
   EXPECT_EQ(o.ReplaceReplica(1, 9).code(), Code::kNotFound);
 }
 
+// Each membership call goes through, but its answer is the one a client
+// retry gets after the first attempt committed unseen.
+class LostAnswerAdmin final : public ShardAdmin {
+ public:
+  explicit LostAnswerAdmin(ShardAdmin& real) : real_(real) {}
+  StatusOr<v1::StatusResponse> LeaderStatus(ShardId shard) override {
+    return real_.LeaderStatus(shard);
+  }
+  Status AddLearner(ShardId shard, ReplicaId id,
+                    const std::string& address) override {
+    return Lost(real_.AddLearner(shard, id, address), "already a member");
+  }
+  Status Promote(ShardId shard, ReplicaId id) override {
+    return Lost(real_.Promote(shard, id), "not a learner");
+  }
+  Status RemoveMember(ShardId shard, ReplicaId id) override {
+    return Lost(real_.RemoveMember(shard, id), "not a member");
+  }
+  Status TransferLeadership(ShardId shard, ReplicaId to) override {
+    return real_.TransferLeadership(shard, to);
+  }
+
+ private:
+  static Status Lost(Status first, const std::string& retry_answer) {
+    if (!first.ok()) return first;
+    return FailedPrecondition(retry_answer);
+  }
+  ShardAdmin& real_;
+};
+
+TEST(OrchestratorTest, ReplaceReplicaSurvivesLostMembershipAnswers) {
+  FakeCluster cluster;
+  Bootstrap(cluster, {1});
+  LostAnswerAdmin admin(cluster);
+  CrashingIntentStore store;
+  Orchestrator o(cluster, cluster, admin, store, Fast());
+  Status st = o.ReplaceReplica(1, 2);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::vector<ReplicaId> ids;
+  for (const v1::Member& m : cluster.RaftMembers(1)) {
+    EXPECT_FALSE(m.learner());
+    ids.push_back(m.id());
+  }
+  EXPECT_EQ(ids, (std::vector<ReplicaId>{1, 3, 4}));
+  EXPECT_FALSE(store.intent().has_value());
+}
+
 // Runs `workflow` with a crash after the Nth intent write, for every N,
 // resumes on a fresh Orchestrator, and checks the end state with `check`.
 void CrashAtEveryStep(const std::function<void(FakeCluster&)>& setup,
