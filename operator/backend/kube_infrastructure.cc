@@ -121,6 +121,18 @@ StatusOr<int> KubeInfrastructure::OrdinalOf(ShardId shard, ReplicaId id) {
   return *ordinal;
 }
 
+Status KubeInfrastructure::CreateIdentityRecord(const ShardedKV& kv,
+                                                ShardId shard, int replicas) {
+  Json map = IdentityConfigMap(
+      kv, static_cast<int>(shard),
+      IdentityRecord::Initial(replicas, NewIncarnation()).ToData());
+  auto created = client_.Create(kube::ResourcePath(kConfigMaps, kv.ns), map);
+  if (!created.ok() && created.status().code() != Code::kAlreadyExists) {
+    return created.status();
+  }
+  return Status::Ok();
+}
+
 StatusOr<std::vector<v1::Member>> KubeInfrastructure::CreateShard(
     ShardId shard) {
   const ShardedKV kv = spec();
@@ -130,14 +142,8 @@ StatusOr<std::vector<v1::Member>> KubeInfrastructure::CreateShard(
     // shard with this id: its data is drained, and its identities must
     // never start again, so the claims go before the new shard's pods.
     SHARDKV_RETURN_IF_ERROR(DeleteClaims(kv, shard, /*wait=*/true));
-    Json map = IdentityConfigMap(
-        kv, shard,
-        IdentityRecord::Initial(kv.replicas_per_shard, NewIncarnation())
-            .ToData());
-    auto created = client_.Create(kube::ResourcePath(kConfigMaps, kv.ns), map);
-    if (!created.ok() && created.status().code() != Code::kAlreadyExists) {
-      return created.status();
-    }
+    SHARDKV_RETURN_IF_ERROR(
+        CreateIdentityRecord(kv, shard, kv.replicas_per_shard));
   } else if (!record.ok()) {
     return record.status();
   }
@@ -405,14 +411,8 @@ Status KubeInfrastructure::EnsureControllerIdentity() {
   if (record.status().code() == Code::kNotFound) {
     // A new cluster, or one whose controller pods ran before controller
     // records existed (their disks are adopted under the initial ids).
-    Json map = IdentityConfigMap(
-        kv, 0,
-        IdentityRecord::Initial(kv.controller_replicas, NewIncarnation())
-            .ToData());
-    auto created = client_.Create(kube::ResourcePath(kConfigMaps, kv.ns), map);
-    if (!created.ok() && created.status().code() != Code::kAlreadyExists) {
-      return created.status();
-    }
+    SHARDKV_RETURN_IF_ERROR(
+        CreateIdentityRecord(kv, 0, kv.controller_replicas));
   } else if (!record.ok()) {
     return record.status();
   }

@@ -118,6 +118,10 @@ class KubeInfrastructure final : public orchestration::Infrastructure {
   // Drops from `fresh` the ids of ordinals whose pods are ready.
   Status SettleFresh(orchestration::ShardId shard);
   Status ApplyShardObjects(const ShardedKV& kv, orchestration::ShardId shard);
+  // Creates the identity record of a new group (shard 0: the controller)
+  // with `replicas` initial ids; one created meanwhile is fine.
+  Status CreateIdentityRecord(const ShardedKV& kv, orchestration::ShardId shard,
+                              int replicas);
   // Deletes the claim and the pod of `ordinal` and waits until both went.
   Status WipeOrdinal(const ShardedKV& kv, orchestration::ShardId shard,
                      int ordinal);
