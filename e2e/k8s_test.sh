@@ -160,6 +160,9 @@ for field in "replicasPerShard=3" "slotCount=4096" "controllerReplicas=3" \
 done
 expect_rejected "changing slotCount" "spec.slotCount is immutable" \
   "$(shardedkv live 'shards: 3' 'slotCount: 1024')"
+expect_rejected "changing controllerReplicas" \
+  "spec.controllerReplicas is fixed at creation" \
+  "$(shardedkv live 'shards: 3' 'controllerReplicas: 5')"
 expect_ok "changing shards is allowed" \
   k apply --dry-run=server -f - <<<"$(shardedkv live 'shards: 4')"
 expect_ok "kubectl scale works through the scale subresource" \
