@@ -2,6 +2,7 @@
 // up, is promoted; then the old identity is removed and deleted and the
 // map's copy of the shard's members is refreshed. Each step checks the
 // shard's membership before acting, so repeating it is safe.
+#include <algorithm>
 #include <functional>
 #include <thread>
 
@@ -59,13 +60,25 @@ StatusOr<v1::StatusResponse> SteadyLeaderStatus(
 // A membership call that failed may still have been committed: the client
 // retries a call whose answer was lost, and the retry is refused ("not a
 // member", "not a learner", "already a member"). `change` is done when
-// `done` holds for the leader's membership afterwards.
+// `done` holds for the leader's membership afterwards. The leader that
+// refused may not have applied the change yet (its status lists the applied
+// configuration), so that is polled for a while, not read once.
 Status MembershipChange(
     ShardAdmin& admin, ShardId shard, Status change,
-    const std::function<bool(const v1::StatusResponse&)>& done) {
+    const std::function<bool(const v1::StatusResponse&)>& done,
+    const WorkflowOptions& options) {
   if (change.ok() || change.code() != Code::kFailedPrecondition) return change;
-  auto status = admin.LeaderStatus(shard);
-  if (status.ok() && done(*status)) return Status::Ok();
+  // A committed change is applied within a round trip or two; a refusal
+  // that is not one (e.g. another change pending) fails after this.
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::min<std::chrono::milliseconds>(options.shard_ready_timeout,
+                                          std::chrono::seconds(10));
+  do {
+    auto status = admin.LeaderStatus(shard);
+    if (status.ok() && done(*status)) return Status::Ok();
+    std::this_thread::sleep_for(options.poll_interval);
+  } while (std::chrono::steady_clock::now() < deadline);
   return change;
 }
 
@@ -96,7 +109,8 @@ StatusOr<Intent> Orchestrator::RrAddLearner(const Intent& in) {
         admin_.AddLearner(p->shard, p->new_id, address->second),
         [&](const v1::StatusResponse& s) {
           return FindMember(s, p->new_id) != nullptr;
-        }));
+        },
+        options_));
   }
   return Next(in, "catch-up");
 }
@@ -147,7 +161,8 @@ StatusOr<Intent> Orchestrator::RrPromote(const Intent& in) {
         [&](const v1::StatusResponse& s) {
           const v1::Member* promoted = FindMember(s, p->new_id);
           return promoted != nullptr && !promoted->learner();
-        }));
+        },
+        options_));
   }
   return Next(in, "remove-old");
 }
@@ -162,7 +177,8 @@ StatusOr<Intent> Orchestrator::RrRemoveOld(const Intent& in) {
         admin_, p->shard, admin_.RemoveMember(p->shard, p->old_id),
         [&](const v1::StatusResponse& s) {
           return FindMember(s, p->old_id) == nullptr;
-        }));
+        },
+        options_));
   }
   return Next(in, "delete-old");
 }
