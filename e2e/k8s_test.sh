@@ -64,8 +64,21 @@ expect_ok "CRD passes --dry-run=server" \
   k apply --dry-run=server -f crds/shardkv.io_shardedkvs.yaml
 expect_ok "CRD installs (server-side apply)" \
   k apply --server-side -f crds/shardkv.io_shardedkvs.yaml
-expect_ok "CRD becomes Established" \
-  k wait --for condition=Established crd/shardedkvs.shardkv.io --timeout=60s
+# Polled rather than `kubectl wait`: right after the create the CRD may
+# have no status.conditions yet, which kubectl wait reports as an error
+# ("accessor error: <nil>") instead of waiting (seen once at load ~20).
+crd_established() {
+  local i
+  for i in $(seq 1 120); do
+    [ "$(k get crd shardedkvs.shardkv.io \
+      -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' \
+      2>/dev/null)" = True ] && return 0
+    sleep 0.5
+  done
+  echo "not Established after 60 s"
+  return 1
+}
+expect_ok "CRD becomes Established" crd_established
 expect_ok "chart's CRD is the same file as crds/" \
   cmp crds/shardkv.io_shardedkvs.yaml \
   charts/shardkv-operator/crds/shardkv.io_shardedkvs.yaml
