@@ -51,7 +51,8 @@ class ClusterBackend {
   // The controller group's Raft identities (the reconcile thread): the
   // record exists before the controller StatefulSet is applied, and ids of
   // ready controller pods stop being fresh (never during a replacement,
-  // which changes the record itself). Backends without identity records need neither.
+  // which changes the record itself). Backends without identity records need
+  // neither.
   virtual Status EnsureControllerIdentity() { return Status::Ok(); }
   virtual Status SettleControllerIdentity() { return Status::Ok(); }
 };
