@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <thread>
 
 #include "common/log.h"
@@ -435,24 +436,18 @@ Status FaultInjector::Heal(bool last) {
   }
   dead_.clear();
   Status replaced = FinishReplacements(last);
+  RestartFailpointCrashes();
   // Anything else not running died on its own: a bug unless retired.
   std::vector<std::string> unexpected;
-  auto check = [&](ShardCluster& group) {
+  (void)ForEachGroup([&](ShardCluster& group) {
     for (NodeId id : group.ids()) {
       if (group.IsRunning(id) || retired_.contains({&group, id})) continue;
-      if (CrashedAtFailpoint(group.log_path(id))) {
-        ++failpoint_crashes_;
-        SHARDKV_LOG(kInfo) << "chaos: node " << id
-                           << " crashed at a failpoint; restarting it";
-      } else {
-        unexpected.push_back("node " + std::to_string(id) + " (log " +
-                             group.log_path(id) + ")");
-      }
+      unexpected.push_back("node " + std::to_string(id) + " (log " +
+                           group.log_path(id) + ")");
       (void)group.Restart(id);
     }
-  };
-  check(cluster_->controller());
-  for (uint32_t s : cluster_->shard_ids()) check(cluster_->shard(s));
+    return Status::Ok();
+  });
   if (!unexpected.empty()) {
     std::string list;
     for (const std::string& u : unexpected) list += "\n  " + u;
@@ -461,8 +456,17 @@ Status FaultInjector::Heal(bool last) {
   return replaced;
 }
 
+Status FaultInjector::ForEachGroup(
+    const std::function<Status(ShardCluster&)>& fn) {
+  SHARDKV_RETURN_IF_ERROR(fn(cluster_->controller()));
+  for (uint32_t s : cluster_->shard_ids()) {
+    SHARDKV_RETURN_IF_ERROR(fn(cluster_->shard(s)));
+  }
+  return Status::Ok();
+}
+
 void FaultInjector::RestartFailpointCrashes() {
-  auto restart = [&](ShardCluster& group) {
+  (void)ForEachGroup([&](ShardCluster& group) {
     for (NodeId id : group.ids()) {
       if (retired_.contains({&group, id}) || group.IsRunning(id) ||
           !CrashedAtFailpoint(group.log_path(id))) {
@@ -473,13 +477,12 @@ void FaultInjector::RestartFailpointCrashes() {
                          << " crashed at a failpoint; restarting it";
       (void)group.Restart(id);
     }
-  };
-  restart(cluster_->controller());
-  for (uint32_t s : cluster_->shard_ids()) restart(cluster_->shard(s));
+    return Status::Ok();
+  });
 }
 
 Status FaultInjector::RestartEveryNode() {
-  auto restart_all = [&](ShardCluster& group) -> Status {
+  return ForEachGroup([&](ShardCluster& group) -> Status {
     for (NodeId id : group.ids()) {
       if (retired_.contains({&group, id})) continue;
       if (group.IsRunning(id) && !group.Stop(id).ok()) {
@@ -488,12 +491,7 @@ Status FaultInjector::RestartEveryNode() {
       SHARDKV_RETURN_IF_ERROR(group.Restart(id));
     }
     return Status::Ok();
-  };
-  SHARDKV_RETURN_IF_ERROR(restart_all(cluster_->controller()));
-  for (uint32_t s : cluster_->shard_ids()) {
-    SHARDKV_RETURN_IF_ERROR(restart_all(cluster_->shard(s)));
-  }
-  return Status::Ok();
+  });
 }
 
 }  // namespace shardkv::test

@@ -83,6 +83,9 @@ class FaultInjector {
   StatusOr<std::string> ScaleOut();
   StatusOr<std::string> ScaleIn();
   StatusOr<std::string> Replace();
+  // Runs `fn` on the controller group and every shard's; stops at the
+  // first error.
+  Status ForEachGroup(const std::function<Status(ShardCluster&)>& fn);
   // A replacement whose old replica is gone but whose new one is not yet a
   // voter (a step failed, e.g. no leader at that moment).
   struct PendingReplace {
