@@ -17,6 +17,10 @@ class FakeShardServer::KvService final : public v1::KV::Service {
                       v1::DeleteResponse* resp) override {
     return s_->del.Answer(*req, resp);
   }
+  grpc::Status Batch(grpc::ServerContext*, const v1::BatchRequest* req,
+                     v1::BatchResponse* resp) override {
+    return s_->batch.Answer(*req, resp);
+  }
 
  private:
   FakeShardServer* s_;

@@ -73,6 +73,7 @@ class FakeShardServer {
   Script<v1::GetRequest, v1::GetResponse> get;
   Script<v1::SetRequest, v1::SetResponse> set;
   Script<v1::DeleteRequest, v1::DeleteResponse> del;
+  Script<v1::BatchRequest, v1::BatchResponse> batch;
   Script<v1::StatusRequest, v1::StatusResponse> status;
   Script<v1::AddLearnerRequest, v1::MembershipResponse> add_learner;
   Script<v1::PromoteRequest, v1::MembershipResponse> promote;
