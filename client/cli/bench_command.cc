@@ -73,7 +73,9 @@ StatusOr<std::unique_ptr<bench::Target>> MakeTarget(
   o.timeout = global.timeout;
   o.batch_in_flight = command.batch_in_flight;
   auto target = std::make_unique<bench::ShardkvTarget>(o);
-  if (Status st = target->FindLeader(); !st.ok()) {
+  // A controller or a node of a sharded cluster: routed by the slot map;
+  // a node without a controller: that one shard, as before.
+  if (Status st = target->Connect(); !st.ok()) {
     std::cerr << "bench: warning: " << st.message()
               << "; requests will follow NOT_LEADER hints\n";
   }
@@ -156,6 +158,29 @@ int RunBench(const GlobalOptions& global, const BenchCommand& command) {
       **target, workload.value(), lo,
       [&](int, std::mt19937_64& rng) { return workload.Next(rng); });
   std::cout << bench::FormatReport(result);
+  nlohmann::json routing;  // null unless sharded
+  if (auto* shardkv = dynamic_cast<bench::ShardkvTarget*>(target->get());
+      shardkv != nullptr && shardkv->sharded()) {
+    bench::ShardkvRoutingStats r = shardkv->routing_stats();
+    routing = {{"shards", r.shards},
+               {"map_epoch", r.map_epoch},
+               {"replicas_used", r.replicas_used},
+               {"wrong_shard_retries", r.wrong_shard},
+               {"slot_migrating_retries", r.slot_migrating},
+               {"not_leader_retries", r.not_leader},
+               {"unreachable_retries", r.unreachable},
+               {"map_refreshes", r.map_refreshes}};
+    std::printf(
+        "routing: %zu shards, map epoch %llu, %zu replicas used; retried "
+        "after WRONG_SHARD %llu, SLOT_MIGRATING %llu, NOT_LEADER %llu, "
+        "unreachable %llu; map refreshes %llu\n",
+        r.shards, static_cast<unsigned long long>(r.map_epoch), r.replicas_used,
+        static_cast<unsigned long long>(r.wrong_shard),
+        static_cast<unsigned long long>(r.slot_migrating),
+        static_cast<unsigned long long>(r.not_leader),
+        static_cast<unsigned long long>(r.unreachable),
+        static_cast<unsigned long long>(r.map_refreshes));
+  }
   if (!command.json_path.empty()) {
     nlohmann::json parameters = {
         {"target", command.target},
@@ -168,6 +193,7 @@ int RunBench(const GlobalOptions& global, const BenchCommand& command) {
         {"read_consistency", command.stale ? "stale" : "linearizable"},
         {"duration_s", command.duration.count() / 1000.0},
         {"warmup_s", command.warmup.count() / 1000.0}};
+    if (!routing.is_null()) parameters["routing"] = routing;
     std::ofstream out(command.json_path);
     out << bench::ReportJson(result, parameters).dump(2) << "\n";
     if (!out) {

@@ -118,10 +118,14 @@ and updates over uniform keys. --rate fixes the offered load (open loop;
 latency counted from each request's intended start); without it the loop
 is closed. Only the DURATION after WARMUP is measured. --load first writes
 every record once. --consistency stale: shardkv stale reads, etcd
-serializable reads. --json also writes the result as JSON. For etcd give
-its client endpoints with --endpoints; for Redis one host:port.
---batch N (shardkv): the clients' concurrent requests to a replica travel
-packed in KV.Batch calls, at most N calls in flight per replica.
+serializable reads. --json also writes the result as JSON. For shardkv,
+--endpoints may name the controller or any node: each key goes to the
+shard owning its slot (map refreshed and request retried on WRONG_SHARD,
+within --timeout); a node without a controller is one unsharded shard.
+For etcd give its client endpoints with --endpoints; for Redis one
+host:port. --batch N (shardkv): the clients' concurrent requests to a
+replica travel packed in KV.Batch calls, at most N calls in flight per
+replica (per shard leader when sharded).
 )TXT"},
   };
   return topics;
