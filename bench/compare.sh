@@ -8,17 +8,23 @@
 #   - Redis: one redis-server, no replication, no persistence (the in-memory
 #     ceiling, for reference);
 #   - shardkv: one shard of 3 replicas (3 shardkv-node processes, fsync on),
-#     what `shardkv playground --shards 1 --replicas 3` starts.
+#     what `shardkv playground --shards 1 --replicas 3` starts;
+#   - shardkv 3x3: `shardkv playground --shards 3 --replicas 3` (a controller
+#     and three shards of three replicas, 10 processes), driven through the
+#     bench's routing target (keys routed by the slot map, batched per shard
+#     leader). On a 2-core machine its 9 nodes share the same 2 cores as the
+#     1x3 shard's 3, so it is not expected to beat 1x3 here.
 # Loads RECORDS records into each, then runs every workload against every
 # system and prints one line per workload, e.g.
-#   workload=A clients=64 shardkv=... etcd=... redis=... ratio_vs_etcd=...
+#   workload=A clients=64 shardkv=... shardkv_3x3=... etcd=... redis=...
+#     ratio_vs_etcd=... ratio_3x3_vs_etcd=... p99_ms ...
 # and writes the table, the machine and a PNG plot into docs/benchmarks.md
 # (between the compare markers, so a rerun replaces them).
 # Every process started here is stopped on exit (trap), also on failure.
 #
 # Usage: bench/compare.sh [--seconds 20] [--quick] [--clients 64]
 #          [--value-size 256] [--records 100000] [--no-docs]
-#          [--shardkv-batch 4] [--unbatched-too]
+#          [--shardkv-batch 4] [--unbatched-too] [--no-3x3]
 #   --quick: 3 s per workload, 1 s warm-up, 10,000 records (a smoke run)
 #   --shardkv-batch N: shardkv's load generator uses the client library's
 #     request batching (`shardkv bench --batch N`: the closed-loop clients'
@@ -28,12 +34,13 @@
 #     server one; 0 sends one call per request, like etcd.
 #   --unbatched-too: also run shardkv with one call per request and add
 #     that as its own column (the apples-to-apples line).
+#   --no-3x3: skip the 3 shards x 3 replicas playground and its column.
 # Env: SHARDKV_BUILD_DIR (default build; built with scripts/build.sh if the
 #   binaries are missing), TMPDIR (where every system keeps its data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=20 warmup=3 clients=64 value_size=256 records=100000 docs=1 quick=0
-shardkv_batch=4 unbatched_too=0
+shardkv_batch=4 unbatched_too=0 with_3x3=1
 args_used="$*"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -45,6 +52,7 @@ while [ $# -gt 0 ]; do
     --no-docs) docs=0; shift ;;
     --shardkv-batch) shardkv_batch="$2"; shift 2 ;;
     --unbatched-too) unbatched_too=1; shift ;;
+    --no-3x3) with_3x3=0; shift ;;
     *) echo "compare: unknown argument $1 (see the top of $0)" >&2; exit 2 ;;
   esac
 done
@@ -66,6 +74,7 @@ pids=()
 names=()
 cleanup() {
   local i
+  # The playground stops its nodes on SIGTERM before it exits.
   for i in "${!pids[@]}"; do kill -TERM "${pids[$i]}" 2>/dev/null || true; done
   for i in "${!pids[@]}"; do wait "${pids[$i]}" 2>/dev/null || true; done
   rm -rf "$dir"
@@ -103,7 +112,9 @@ while True:
 print(" ".join(map(str, out)))
 PY
 }
-read -r -a ports <<<"$(free_ports 10 0)"
+# 10 single ports (etcd, Redis, 1x3) + 10 in a row for the 3x3 playground
+# (controller, then the shards' replicas).
+read -r -a ports <<<"$(free_ports 20 10)"
 
 # --- etcd: three members --------------------------------------------------
 cluster="" etcd_endpoints=""
@@ -148,9 +159,18 @@ for id in 1 2 3; do
   pids+=($!) names+=("shardkv-$id")
 done
 
+# --- shardkv: 3 shards x 3 replicas (the playground) ----------------------
+if [ "$with_3x3" = 1 ]; then
+  "$build/bin/shardkv" playground --shards 3 --replicas 3 \
+    --data-dir "$dir/shardkv-3x3" --port "${ports[10]}" \
+    >"$dir/playground-3x3.log" 2>&1 &
+  pids+=($!) names+=(playground-3x3)
+fi
+
 ready() {  # what, log, command...
   local what="$1" log="$2"; shift 2
-  for _ in $(seq 200); do
+  local tries="${ready_tries:-200}"  # of 0.1 s
+  for _ in $(seq "$tries"); do
     "$@" >/dev/null 2>&1 && return 0
     for i in "${!pids[@]}"; do
       kill -0 "${pids[$i]}" 2>/dev/null ||
@@ -158,7 +178,7 @@ ready() {  # what, log, command...
     done
     sleep 0.1
   done
-  fail "$what did not become ready in 20 s" "$log"
+  fail "$what did not become ready in $((tries / 10)) s" "$log"
 }
 ready etcd "$dir/etcd-1.log" \
   etcdctl --endpoints "$etcd_endpoints" --command-timeout 1s endpoint health
@@ -168,24 +188,35 @@ shardkv_has_leader() {
     grep -q leader
 }
 ready shardkv "$dir/shardkv-1.log" shardkv_has_leader
-echo "# etcd $etcd_endpoints | redis 127.0.0.1:$redis_port | shardkv $shardkv_endpoints" >&2
+shardkv_3x3_endpoints=""
+if [ "$with_3x3" = 1 ]; then
+  # The playground prints its endpoints (controller first) once every shard
+  # has joined and the slots are assigned.
+  playground_ready() { grep -q '^endpoints: ' "$dir/playground-3x3.log"; }
+  ready_tries=900 ready "the 3x3 playground" "$dir/playground-3x3.log" playground_ready
+  shardkv_3x3_endpoints=$(sed -n 's/^endpoints: //p' "$dir/playground-3x3.log")
+fi
+echo "# etcd $etcd_endpoints | redis 127.0.0.1:$redis_port | shardkv $shardkv_endpoints" \
+  "${shardkv_3x3_endpoints:+| shardkv 3x3 $shardkv_3x3_endpoints}" >&2
 
 endpoints_of() {
   case "$1" in
-    shardkv) echo "$shardkv_endpoints" ;;
+    shardkv | shardkv-unbatched) echo "$shardkv_endpoints" ;;
+    shardkv-3x3) echo "$shardkv_3x3_endpoints" ;;
     etcd) echo "$etcd_endpoints" ;;
     redis) echo "127.0.0.1:$redis_port" ;;
   esac
 }
-# "shardkv-unbatched" is shardkv driven with one call per request.
+# "shardkv-unbatched" is shardkv driven with one call per request;
+# "shardkv-3x3" the 3x3 playground through the routing target.
 bench() {  # system, json file, bench flags...
   local system="$1" json="$2" target="$1" extra=()
   shift 2
   case "$system" in
-    shardkv) extra=(--batch "$shardkv_batch") ;;
+    shardkv | shardkv-3x3) target=shardkv extra=(--batch "$shardkv_batch") ;;
     shardkv-unbatched) target=shardkv extra=(--batch 0) ;;
   esac
-  "$build/bin/shardkv" --endpoints "$(endpoints_of "$target")" bench \
+  "$build/bin/shardkv" --endpoints "$(endpoints_of "$system")" bench \
     --target "$target" --clients "$clients" --value-size "$value_size" \
     --records "$records" --json "$json" "${extra[@]}" "$@" \
     >>"$dir/bench.log" 2>&1 ||
@@ -195,6 +226,7 @@ bench() {  # system, json file, bench flags...
 
 mkdir -p "$dir/results"
 systems=(shardkv etcd redis)
+[ "$with_3x3" = 1 ] && systems=(shardkv shardkv-3x3 etcd redis)
 echo "# shardkv: client-side batching --batch $shardkv_batch" \
   "(0 = one call per request; etcd and Redis: one call per request)" \
   "$([ "$unbatched_too" = 1 ] && echo "+ an unbatched shardkv column")" >&2
@@ -213,7 +245,8 @@ workloads=(
   "B|--workload B"
 )
 run_systems=("${systems[@]}")
-[ "$unbatched_too" = 1 ] && run_systems=(shardkv shardkv-unbatched etcd redis)
+[ "$unbatched_too" = 1 ] &&
+  run_systems=(shardkv shardkv-unbatched "${systems[@]:1}")
 for w in "${workloads[@]}"; do
   name=${w%%|*} flags=${w#*|}
   for s in "${run_systems[@]}"; do
@@ -231,7 +264,7 @@ done
 command_line="bench/compare.sh${args_used:+ $args_used}"
 report_args=(--results "$dir/results" --clients "$clients"
   --command "$command_line" --quick "$quick" --shardkv-batch "$shardkv_batch"
-  --unbatched-too "$unbatched_too")
+  --unbatched-too "$unbatched_too" --with-3x3 "$with_3x3")
 [ "$docs" = 1 ] && report_args+=(--docs docs/benchmarks.md
   --plot docs/benchmarks-compare.png)
 python3 bench/compare_report.py "${report_args[@]}"
