@@ -114,8 +114,9 @@ etcd_nospace() {
     2>/dev/null | grep -q NOSPACE
 }
 etcd_keys() {
-  etcdctl --endpoints "$etcd_endpoints" --command-timeout 30s get "" \
-    --prefix --count-only -w fields 2>/dev/null | awk -F' : ' '/Count/ {print $2}'
+  etcdctl --endpoints "$etcd_endpoints" --command-timeout 120s get "" \
+    --prefix --limit 1 -w json 2>/dev/null |
+    grep -o '"count":[0-9]*' | cut -d: -f2
 }
 # Loads `records` keys; for etcd, stops at its NOSPACE alarm. Returns 1
 # when the system cannot take the step.
