@@ -2,7 +2,7 @@
 
 namespace shardkv::server {
 
-LogWriter::LogWriter(storage::RaftLogStore* log, Transport* transport,
+LogWriter::LogWriter(storage::RaftLog* log, Transport* transport,
                      Callbacks callbacks)
     : log_(log), transport_(transport), callbacks_(std::move(callbacks)) {
   durable_applied_ = callbacks_.applied_now();

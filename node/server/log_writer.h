@@ -19,7 +19,7 @@
 
 #include "node/raft/raw_node.h"
 #include "node/server/transport.h"
-#include "node/storage/raft_log_store.h"
+#include "node/storage/raft_log.h"
 
 namespace shardkv::server {
 
@@ -40,15 +40,15 @@ class LogWriter {
     std::function<void(const Status&)> on_error;
   };
 
-  LogWriter(storage::RaftLogStore* log, Transport* transport,
-            Callbacks callbacks);
+  LogWriter(storage::RaftLog* log, Transport* transport, Callbacks callbacks);
   ~LogWriter();
 
   void Submit(Write write);
   // Returns once everything submitted is durable and reported.
   void Drain();
-  // Applied entries whose state machine writes an fsync has covered:
-  // the log may be compacted up to here.
+  // Applied entries whose state machine writes an fsync has covered
+  // (only when the log's sync covers the state machine, see
+  // RaftLog::SyncCoversStateMachine): the log may be compacted up to here.
   raft::Index durable_applied() const { return durable_applied_.load(); }
   void Stop();
 
@@ -56,7 +56,7 @@ class LogWriter {
   void Loop();
   void Persist(std::vector<Write>* writes);
 
-  storage::RaftLogStore* const log_;
+  storage::RaftLog* const log_;
   Transport* const transport_;
   const Callbacks callbacks_;
   std::atomic<raft::Index> durable_applied_{0};

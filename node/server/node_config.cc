@@ -56,6 +56,9 @@ Runs one replica of a shardkv shard (one member of its Raft group).
                          separate log-writer thread, group-committing)
   --compact-every-entries N  compact once this many entries beyond the
                          retained ones are applied (20000)
+  --raft-log KIND        segments (own segment files, default) or rocksdb
+                         (column families of the data's RocksDB); a data
+                         dir keeps the kind it was created with
 )";
 }
 
@@ -125,7 +128,8 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
                                         "--heartbeat-ticks",
                                         "--max-value-bytes",
                                         "--log-retain-entries",
-                                        "--compact-every-entries"};
+                                        "--compact-every-entries",
+                                        "--raft-log"};
     if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) ==
         std::end(kValueFlags)) {
       return InvalidArgument("unknown flag " + flag + " (see --help)");
@@ -217,6 +221,11 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
       SHARDKV_RETURN_IF_ERROR(uint_flag(&c.log_retain_entries));
     } else if (flag == "--compact-every-entries") {
       SHARDKV_RETURN_IF_ERROR(uint_flag(&c.compact_every_entries));
+    } else if (flag == "--raft-log") {
+      auto kind = storage::ParseRaftLogKind(value);
+      if (!kind.ok())
+        return InvalidArgument("--raft-log: " + kind.status().message());
+      c.raft_log = *kind;
     } else {
       return InvalidArgument("unknown flag " + flag + " (see --help)");
     }

@@ -8,6 +8,7 @@
 
 #include "common/status.h"
 #include "node/raft/types.h"
+#include "node/storage/raft_log.h"
 
 namespace shardkv::server {
 
@@ -48,6 +49,9 @@ struct NodeConfig {
   // Persist the Raft log on the raft thread (one fsync per Ready, the
   // thread waiting) instead of on the log-writer thread. For comparison.
   bool classic_ready_loop = false;
+  // Where the Raft log lives (node/storage/raft_log.h). A data dir keeps
+  // the kind it was created with; the other is refused.
+  storage::RaftLogKind raft_log = storage::RaftLogKind::kSegments;
 
   uint64_t max_key_bytes = 256;
   uint64_t max_value_bytes = 1 << 20;

@@ -19,7 +19,7 @@ constexpr size_t kMaxEntryBytes = 4 << 20;
 // bootstrap conf of a group that has applied nothing yet.
 class ConfFromStateMachine : public raft::LogStorage {
  public:
-  ConfFromStateMachine(const storage::RaftLogStore* log, raft::ConfState conf)
+  ConfFromStateMachine(const storage::RaftLog* log, raft::ConfState conf)
       : log_(log), conf_(std::move(conf)) {}
   raft::HardState InitialHardState() const override {
     return log_->InitialHardState();
@@ -37,7 +37,7 @@ class ConfFromStateMachine : public raft::LogStorage {
   raft::SnapshotMeta Snapshot() const override { return log_->Snapshot(); }
 
  private:
-  const storage::RaftLogStore* log_;
+  const storage::RaftLog* log_;
   raft::ConfState conf_;
 };
 
@@ -58,8 +58,17 @@ Status Replica::OpenStorage() {
       storage::Engine::Open(config_.data_dir + "/db", storage::EngineOptions{});
   if (!engine.ok()) return engine.status();
   engine_ = std::move(engine).value();
-  log_ = std::make_unique<storage::RaftLogStore>(engine_.get());
+  auto log =
+      storage::OpenRaftLog(config_.raft_log, config_.data_dir, engine_.get());
+  if (!log.ok()) return log.status();
+  log_ = std::move(log).value();
   SHARDKV_RETURN_IF_ERROR(log_->Load());
+  if (!log_->SyncCoversStateMachine()) {
+    // What the state machine holds now may be in the page cache only (a
+    // kill before RocksDB's WAL was synced); the log is rebased and
+    // compacted against it below and later.
+    SHARDKV_RETURN_IF_ERROR(SyncStateMachine());
+  }
   machine_ = std::make_unique<storage::StateMachine>(engine_.get());
   SHARDKV_RETURN_IF_ERROR(machine_->Load());
 

@@ -37,7 +37,7 @@
 #include "node/server/responder.h"
 #include "node/server/transport.h"
 #include "node/storage/engine.h"
-#include "node/storage/raft_log_store.h"
+#include "node/storage/raft_log.h"
 #include "node/storage/state_machine.h"
 #include "shardkv/internal/command.pb.h"
 #include "shardkv/v1/kv.pb.h"
@@ -133,6 +133,10 @@ class Replica : public SnapshotProvider {
   // Hands the core the latest durable mark reported by the log writer.
   void ConsumePersistedMark();
   raft::Index DurableApplied() const;
+  // Makes every state machine write so far durable (an fsync of RocksDB's
+  // WAL). Needed when the log is not in RocksDB: its fsync no longer
+  // covers the state machine.
+  shardkv::Status SyncStateMachine();
   void ApplyCommitted(std::span<const raft::Entry> entries);
   void CompleteWrites(const raft::Entry& entry,
                       const std::vector<storage::ApplyResult>* results);
@@ -157,7 +161,7 @@ class Replica : public SnapshotProvider {
 
   const NodeConfig config_;
   std::unique_ptr<storage::Engine> engine_;
-  std::unique_ptr<storage::RaftLogStore> log_;
+  std::unique_ptr<storage::RaftLog> log_;
   std::unique_ptr<storage::StateMachine> machine_;
   std::unique_ptr<raft::LogStorage> conf_storage_;  // log_ + applied conf
   std::unique_ptr<raft::RawNode> raft_;             // raft-loop thread only
@@ -177,7 +181,9 @@ class Replica : public SnapshotProvider {
   raft::Index applied_ = 0;
   // Published for the log writer, which reads it before each fsync.
   std::atomic<raft::Index> applied_published_{0};
-  raft::Index durable_applied_ = 0;  // classic mode: covered by an fsync
+  // Applied entries known durable in the state machine: by the log's
+  // fsync (classic mode, RocksDB log) or by SyncStateMachine().
+  raft::Index durable_applied_ = 0;
   int64_t last_clock_ms_ = 0;
   struct PendingTransfer {
     raft::NodeId target;

@@ -34,8 +34,12 @@ void Replica::HandleReady() {
 
 void Replica::InstallReadySnapshot(const raft::SnapshotMeta& meta) {
   // The state machine took the image before the core accepted it
-  // (FinishSnapshotInstall); now the log restarts after it.
-  Status s = log_->ApplySnapshot(meta);
+  // (FinishSnapshotInstall); now the log restarts after it. The image is
+  // ingested (synced) files; the sync covers the state machine's other
+  // writes so the log never starts after what a power loss would keep.
+  Status s = Status::Ok();
+  if (!log_->SyncCoversStateMachine()) s = SyncStateMachine();
+  if (s.ok()) s = log_->ApplySnapshot(meta);
   if (!s.ok()) Fatal("rebasing the log on a snapshot", s);
   applied_ = std::max(applied_, meta.index);
   applied_published_ = applied_;
@@ -107,14 +111,23 @@ void Replica::HandleReadyInline(raft::Ready& rd) {
     raft::Index applied_before_sync = applied_;
     Status s = log_->Save(rd.hard_state, rd.entries, /*sync=*/true);
     if (!s.ok()) Fatal("persisting the Raft log", s);
-    durable_applied_ = applied_before_sync;
+    // Only a log in RocksDB syncs the state machine's writes with it.
+    if (log_->SyncCoversStateMachine()) durable_applied_ = applied_before_sync;
   }
   if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
   ApplyCommitted(committed.subspan(durable_count));
 }
 
 raft::Index Replica::DurableApplied() const {
+  if (!log_->SyncCoversStateMachine()) return durable_applied_;
   return writer_ ? writer_->durable_applied() : durable_applied_;
+}
+
+Status Replica::SyncStateMachine() {
+  // State machine writes go through RocksDB's WAL (sync = false); an
+  // fsync of the WAL makes all of them durable.
+  return storage::FromRocks(engine_->db()->SyncWAL(),
+                            "syncing the state machine's WAL");
 }
 
 void Replica::Fatal(const std::string& what, const Status& status) {
@@ -289,12 +302,24 @@ void Replica::Maintenance() {
 }
 
 void Replica::MaybeCompact() {
-  raft::Index durable_applied = DurableApplied();
   raft::Index first = log_->FirstIndex();
-  if (durable_applied <
-      first + config_.log_retain_entries + config_.compact_every_entries) {
-    return;
+  const raft::Index due =
+      first + config_.log_retain_entries + config_.compact_every_entries;
+  if (!log_->SyncCoversStateMachine() && applied_ >= due &&
+      durable_applied_ < due) {
+    // The log's own fsync does not cover the state machine: sync it once
+    // per compaction (on this thread, which is the one applying, so
+    // applied_ cannot move meanwhile).
+    const raft::Index applied_before_sync = applied_;
+    Status s = SyncStateMachine();
+    if (!s.ok()) {
+      SHARDKV_LOG(kWarning) << "log compaction skipped: " << s.ToString();
+      return;
+    }
+    durable_applied_ = applied_before_sync;
   }
+  raft::Index durable_applied = DurableApplied();
+  if (durable_applied < due) return;
   raft::Index upto = durable_applied - config_.log_retain_entries;
   Status s = log_->Compact(upto);
   if (!s.ok()) {

@@ -14,36 +14,6 @@ constexpr char kHardStateKey[] = "hard_state";
 constexpr char kLogBaseKey[] = "log_base";
 constexpr char kConfStateKey[] = "conf_state";
 
-void Erase(std::vector<raft::NodeId>* ids, raft::NodeId id) {
-  ids->erase(std::remove(ids->begin(), ids->end(), id), ids->end());
-}
-
-bool Contains(const std::vector<raft::NodeId>& ids, raft::NodeId id) {
-  return std::find(ids.begin(), ids.end(), id) != ids.end();
-}
-
-// The membership rule of single-step changes, as the core applies it.
-void ApplyChange(const raft::ConfChange& change, raft::ConfState* conf) {
-  switch (change.type) {
-    case raft::ConfChangeType::kAddLearner:
-      if (!Contains(conf->voters, change.node) &&
-          !Contains(conf->learners, change.node)) {
-        conf->learners.push_back(change.node);
-      }
-      break;
-    case raft::ConfChangeType::kPromote:
-      Erase(&conf->learners, change.node);
-      if (!Contains(conf->voters, change.node)) {
-        conf->voters.push_back(change.node);
-      }
-      break;
-    case raft::ConfChangeType::kRemove:
-      Erase(&conf->voters, change.node);
-      Erase(&conf->learners, change.node);
-      break;
-  }
-}
-
 Status Corrupt(const std::string& what) {
   return DataLoss("corrupt raft state: " + what);
 }
@@ -256,7 +226,7 @@ Status RaftLogStore::FoldConfChanges(raft::Index upto,
     }
     auto change = raft::ConfChange::Decode(e.data);
     if (!change) return Corrupt("conf change at " + std::to_string(e.index));
-    ApplyChange(*change, conf);
+    ApplyConfChange(*change, conf);
   }
   return FromRocks(it->status(), "reading conf changes of the log");
 }

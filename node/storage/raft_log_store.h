@@ -18,47 +18,28 @@
 #include <span>
 #include <vector>
 
-#include "node/raft/log_storage.h"
 #include "node/storage/engine.h"
+#include "node/storage/raft_log.h"
 
 namespace shardkv::storage {
 
-class RaftLogStore : public raft::LogStorage {
+class RaftLogStore : public RaftLog {
  public:
   explicit RaftLogStore(Engine* engine);
 
-  // Reads what was persisted before (empty for a new replica).
-  Status Load();
-
-  // Bootstrap of a brand-new group: persists the initial voters.
-  // REQUIRES: the log is empty.
-  Status Bootstrap(const raft::ConfState& conf);
-
-  // Appends `entries` (dropping any existing entry at or after
-  // entries[0].index first) and writes `hard_state` if given, atomically and
-  // durably when `sync`.
+  // RaftLog (raft_log.h)
+  Status Load() override;
+  Status Bootstrap(const raft::ConfState& conf) override;
   Status Save(const std::optional<raft::HardState>& hard_state,
-              const std::vector<raft::Entry>& entries, bool sync);
-
-  // A snapshot was installed into the state machine: the log now starts
-  // after meta.index; every entry (older or newer) is discarded.
-  // kFailedPrecondition if meta is older than Snapshot(). The hard
-  // state is left alone: the caller saves Ready's hard state as usual.
-  Status ApplySnapshot(const raft::SnapshotMeta& meta);
-
-  // Drops entries up to and including `upto`, which must be applied and
-  // durable in the state machine. No-op if already compacted that far;
-  // kFailedPrecondition beyond LastIndex(). The new base's conf is the old
-  // one with the compacted kConfChange entries folded in, so Snapshot()
-  // and InitialConfState() stay right.
-  Status Compact(raft::Index upto);
+              const std::vector<raft::Entry>& entries, bool sync) override;
+  Status ApplySnapshot(const raft::SnapshotMeta& meta) override;
+  Status Compact(raft::Index upto) override;
+  void SetCacheLimits(size_t max_entries, uint64_t max_bytes) override;
+  // True: the log and the state machine share RocksDB's WAL.
+  bool SyncCoversStateMachine() const override { return true; }
 
   // raft::LogStorage
   raft::HardState InitialHardState() const override;
-  // The conf of the compaction point (snapshot) if there is one, else the
-  // bootstrap conf. It does not include conf changes still in the log: the
-  // server should prefer StateMachine::applied().conf when its index is
-  // newer than Snapshot().index (the core replays later changes anyway).
   raft::ConfState InitialConfState() const override;
   Status Entries(raft::Index lo, raft::Index hi, uint64_t max_bytes,
                  std::vector<raft::Entry>* out) const override;
@@ -66,11 +47,6 @@ class RaftLogStore : public raft::LogStorage {
   raft::Index FirstIndex() const override;
   raft::Index LastIndex() const override;
   raft::SnapshotMeta Snapshot() const override;
-  // Entries(): the first entry always, then more while the sum of their
-  // data sizes stays <= max_bytes (as MemoryLogStorage).
-
-  // Bounds of the in-memory tail cache (tests may lower them).
-  void SetCacheLimits(size_t max_entries, uint64_t max_bytes);
 
  private:
   StatusOr<raft::Term> TermAtLocked(raft::Index i) const;

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "node/storage/raft_log_store.h"
+#include "node/storage/segment_log_store.h"
 #include "node/storage/state_machine.h"
 #include "node/storage/test_util.h"
 
@@ -18,24 +19,37 @@ std::unique_ptr<Engine> OpenEngine(const std::string& dir) {
   return std::move(*engine);
 }
 
-// Save() of a batch of N 256-byte entries with sync = true.
-void BM_SaveSynced(benchmark::State& state) {
-  testing::TempDir dir;
-  auto engine = OpenEngine(dir.path());
-  RaftLogStore log(engine.get());
-  if (!log.Load().ok()) std::abort();
+// Save() of a batch of N 256-byte entries with sync = true, into `log`.
+void SaveSynced(benchmark::State& state, RaftLog* log) {
+  if (!log->Load().ok()) std::abort();
   const auto batch_size = static_cast<size_t>(state.range(0));
   raft::Index next = 1;
   std::vector<raft::Entry> batch(batch_size);
   for (auto _ : state) {
     for (auto& e : batch)
       e = {1, next++, raft::EntryType::kNormal, std::string(256, 'v')};
-    Status s = log.Save(raft::HardState{1, 1, next - 1}, batch, true);
+    Status s = log->Save(raft::HardState{1, 1, next - 1}, batch, true);
     if (!s.ok()) state.SkipWithError(s.ToString().c_str());
   }
   state.SetItemsProcessed(state.iterations() * batch_size);
 }
+
+// The log in RocksDB's column families (--raft-log=rocksdb).
+void BM_SaveSynced(benchmark::State& state) {
+  testing::TempDir dir;
+  auto engine = OpenEngine(dir.path());
+  RaftLogStore log(engine.get());
+  SaveSynced(state, &log);
+}
 BENCHMARK(BM_SaveSynced)->Arg(1)->Arg(16)->Arg(128)->UseRealTime();
+
+// The log in segment files (--raft-log=segments).
+void BM_SaveSyncedSegments(benchmark::State& state) {
+  testing::TempDir dir;
+  SegmentLogStore log(dir.path() + "/raft-log");
+  SaveSynced(state, &log);
+}
+BENCHMARK(BM_SaveSyncedSegments)->Arg(1)->Arg(16)->Arg(128)->UseRealTime();
 
 // ApplyEntries() of 64 entries of 16 commands each (256-byte values), 64
 // clients, uniform over 100,000 keys loaded first. Arguments: apply cache on
