@@ -34,7 +34,7 @@ Status Corrupt(const std::string& what) {
 Applier::Applier(StateMachineCore* core, AppliedState state)
     : core_(core),
       engine_(core->engine),
-      batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true),
+      batch_(core->engine),
       state_(std::move(state)),
       config_(core->slots.config) {}
 
@@ -97,7 +97,11 @@ ApplyResult Applier::ApplyCommand(const internal::Command& command,
       result = ApplyDelete(command.del(), error);
       break;
     case internal::Command::kSlot:
+      // Slot commands read through the batch and write behind the overlay.
       cache_off_ = true;
+      session_index_.clear();
+      *error = batch_.Index();
+      if (!error->ok()) return {};
       result = ApplySlotCommand(command.slot(), error);
       break;
     default:
@@ -115,15 +119,25 @@ ApplyResult Applier::ApplyCommand(const internal::Command& command,
 
 void Applier::WriteSession(uint64_t client_id, bool had_session,
                            const Session& old_session, const Session& session) {
-  auto* cf = engine_->cf(Column::kSessions);
   const int64_t old_bucket = SessionBucket(old_session.last_seen_ms);
   const int64_t new_bucket = SessionBucket(session.last_seen_ms);
   if (!had_session || old_bucket != new_bucket) {
-    if (had_session) batch_.Delete(cf, SessionIndexKey(old_bucket, client_id));
-    batch_.Put(cf, SessionIndexKey(new_bucket, client_id), "");
+    if (had_session) {
+      WriteSessionIndex(SessionIndexKey(old_bucket, client_id), false);
+    }
+    WriteSessionIndex(SessionIndexKey(new_bucket, client_id), true);
   }
-  batch_.Put(cf, SessionKey(client_id), EncodeSession(session));
+  batch_.Put(Column::kSessions, SessionKey(client_id), EncodeSession(session));
   if (!cache_off_) staged_.sessions[client_id] = session;
+}
+
+void Applier::WriteSessionIndex(const std::string& key, bool put) {
+  if (put) {
+    batch_.Put(Column::kSessions, key, "");
+  } else {
+    batch_.Delete(Column::kSessions, key);
+  }
+  if (!batch_.indexed()) session_index_[key] = put;
 }
 
 CachedRecord Applier::ReadRecord(const std::string& data_key, Status* error) {
@@ -136,8 +150,7 @@ CachedRecord Applier::ReadRecord(const std::string& data_key, Status* error) {
   }
   CachedRecord record;
   std::string buffer;
-  rocksdb::Status s = batch_.GetFromBatchAndDB(
-      engine_->db(), {}, engine_->cf(Column::kData), data_key, &buffer);
+  rocksdb::Status s = batch_.Get(Column::kData, data_key, &buffer);
   if (s.ok()) {
     ValueRecord decoded;
     if (!DecodeValueRecord(buffer, &decoded)) {
@@ -190,9 +203,7 @@ ApplyResult Applier::ApplySet(const internal::SetCommand& set, Status* error) {
     return result;
   }
   result.version = version + 1;
-  batch_.Put(
-      engine_->cf(Column::kData), key,
-      EncodeValueRecord(result.version, set.expire_at_ms(), set.value()));
+  batch_.PutValueRecord(key, result.version, set.expire_at_ms(), set.value());
   StageRecord(key, {true, result.version, set.expire_at_ms()});
   RecordChange(set.key());
   return result;
@@ -221,7 +232,7 @@ ApplyResult Applier::ApplyDelete(const internal::DeleteCommand& del,
   }
   if (current.exists) {
     // Also drops an expired record: it is absent anyway.
-    batch_.Delete(engine_->cf(Column::kData), key);
+    batch_.Delete(Column::kData, key);
     StageRecord(key, {});
     RecordChange(del.key());
   }
@@ -245,9 +256,8 @@ Status Applier::ReadSession(uint64_t client_id, bool* found, Session* session) {
     }
   }
   std::string value;
-  rocksdb::Status s = batch_.GetFromBatchAndDB(engine_->db(), {},
-                                               engine_->cf(Column::kSessions),
-                                               SessionKey(client_id), &value);
+  rocksdb::Status s =
+      batch_.Get(Column::kSessions, SessionKey(client_id), &value);
   *found = false;
   if (s.IsNotFound()) {
     if (!cache_off_) staged_.sessions[client_id] = std::nullopt;
@@ -261,28 +271,63 @@ Status Applier::ReadSession(uint64_t client_id, bool* found, Session* session) {
 }
 
 Status Applier::SweepSessions() {
-  auto* cf = engine_->cf(Column::kSessions);
   std::vector<std::string> expired;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(
-        batch_.NewIteratorWithBase(cf, engine_->db()->NewIterator({}, cf)));
-    for (it->Seek(std::string(1, kSessionIndexPrefix));
-         it->Valid() && expired.size() < kSessionSweepLimit; it->Next()) {
-      std::string_view key = it->key().ToStringView();
-      if (key.size() != 17 || key[0] != kSessionIndexPrefix) break;
-      const int64_t bucket = SessionIndexLastSeen(key);
-      if (bucket + kSessionBucketMs + kSessionIdleMs >= state_.clock_ms) break;
-      expired.emplace_back(key);
-    }
-    SHARDKV_RETURN_IF_ERROR(FromRocks(it->status(), "sweeping sessions"));
-  }
+  SHARDKV_RETURN_IF_ERROR(FindExpiredSessions(kSessionSweepLimit, &expired));
   for (const auto& key : expired) {
     const uint64_t client = SessionIndexClient(key);
-    batch_.Delete(cf, key);
-    batch_.Delete(cf, SessionKey(client));
+    WriteSessionIndex(key, false);
+    batch_.Delete(Column::kSessions, SessionKey(client));
     if (!cache_off_) staged_.sessions[client] = std::nullopt;
   }
   return Status::Ok();
+}
+
+bool Applier::IndexExpired(std::string_view key) const {
+  if (key.size() != 17 || key[0] != kSessionIndexPrefix) return false;
+  const int64_t bucket = SessionIndexLastSeen(key);
+  return bucket + kSessionBucketMs + kSessionIdleMs < state_.clock_ms;
+}
+
+Status Applier::FindExpiredSessions(size_t limit,
+                                    std::vector<std::string>* keys) {
+  if (!batch_.indexed()) return FindExpiredUnindexed(limit, keys);
+  std::unique_ptr<rocksdb::Iterator> it = batch_.NewIterator(Column::kSessions);
+  for (it->Seek(std::string(1, kSessionIndexPrefix));
+       it->Valid() && keys->size() < limit; it->Next()) {
+    std::string_view key = it->key().ToStringView();
+    if (!IndexExpired(key)) break;
+    keys->emplace_back(key);
+  }
+  return FromRocks(it->status(), "sweeping sessions");
+}
+
+Status Applier::FindExpiredUnindexed(size_t limit,
+                                     std::vector<std::string>* keys) {
+  const std::string start(1, kSessionIndexPrefix);
+  std::unique_ptr<rocksdb::Iterator> db = batch_.NewIterator(Column::kSessions);
+  db->Seek(start);
+  auto mine = session_index_.lower_bound(start);
+  while (keys->size() < limit) {
+    const bool in_db = db->Valid();
+    const bool in_batch = mine != session_index_.end();
+    if (!in_db && !in_batch) break;
+    std::string key;
+    bool live = true;
+    if (in_batch && (!in_db || mine->first <= db->key().ToStringView())) {
+      // This batch's write of a key shadows the DB's.
+      if (in_db && db->key().ToStringView() == mine->first) db->Next();
+      key = mine->first;
+      live = mine->second;
+      ++mine;
+    } else {
+      key = db->key().ToString();
+      db->Next();
+    }
+    if (!live) continue;
+    if (!IndexExpired(key)) break;
+    keys->push_back(std::move(key));
+  }
+  return FromRocks(db->status(), "sweeping sessions");
 }
 
 Status Applier::ApplyConfChange(const raft::Entry& entry,
@@ -301,25 +346,23 @@ Status Applier::ApplyConfChange(const raft::Entry& entry,
 }
 
 Status Applier::Commit() {
-  batch_.Put(engine_->cf(Column::kMeta), kAppliedKey,
-             EncodeAppliedState(state_));
+  batch_.Put(Column::kMeta, kAppliedKey, EncodeAppliedState(state_));
   if (!config_changed_ && changed_entries_.empty()) {
-    rocksdb::Status s = engine_->db()->Write({}, batch_.GetWriteBatch());
+    rocksdb::Status s = engine_->db()->Write({}, batch_.write_batch());
     SHARDKV_RETURN_IF_ERROR(FromRocks(s, "applying committed entries"));
     PublishCache();
     return Status::Ok();
   }
   // Readers check a slot and read its data under the shared lock: they
   // see both before or both after this batch.
-  auto* slots_cf = engine_->cf(Column::kSlots);
   if (config_changed_) {
-    batch_.Put(slots_cf, kSlotConfigKey, EncodeSlotConfig(config_));
+    batch_.Put(Column::kSlots, kSlotConfigKey, EncodeSlotConfig(config_));
   }
   for (const auto& [slot, entry] : changed_entries_) {
-    batch_.Put(slots_cf, SlotEntryKey(slot), EncodeSlotEntry(entry));
+    batch_.Put(Column::kSlots, SlotEntryKey(slot), EncodeSlotEntry(entry));
   }
   std::unique_lock<std::shared_mutex> lock(core_->slots_mu);
-  rocksdb::Status s = engine_->db()->Write({}, batch_.GetWriteBatch());
+  rocksdb::Status s = engine_->db()->Write({}, batch_.write_batch());
   SHARDKV_RETURN_IF_ERROR(FromRocks(s, "applying committed entries"));
   PublishCache();
   SlotTable& table = core_->slots;

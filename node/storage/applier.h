@@ -1,6 +1,8 @@
-// Applier: applies committed entries into one WriteBatchWithIndex, so later
-// commands of the same batch read what earlier ones wrote; Commit() writes
-// the batch with the new applied state. Internal to node/storage.
+// Applier: applies committed entries into one ApplyBatch (apply_batch.h);
+// later commands of the same batch read what earlier ones wrote, from the
+// overlay of staged records and sessions or, once a slot command ran,
+// through the batch's index. Commit() writes the batch with the new applied
+// state. Internal to node/storage.
 //
 // Key-value commands are in applier.cc, slot commands (ownership and
 // migration, docs/sharding.md) in slot_apply.cc. Every Set/Delete is
@@ -19,19 +21,22 @@
 // dropped records while the leader, applying them in separate batches,
 // would not -- the replicas would diverge.
 //
-// Reads of records and sessions go through the core's ApplyCache
-// (apply_cache.h) while no slot command ran in this batch.
+// Reads of records and sessions go through the staged overlay and the
+// core's ApplyCache (apply_cache.h) while no slot command ran in this
+// batch; a miss of both reads RocksDB, which then has none of this batch's
+// writes of that key (every Set/Delete/session write is staged). The
+// session sweep's expiry index is the one range read: its writes in this
+// batch are kept in session_index_ for it.
 //
 // Thread-safety: one Applier at a time, under the core's write_mu.
 #pragma once
-
-#include <rocksdb/utilities/write_batch_with_index.h>
 
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "node/storage/apply_batch.h"
 #include "node/storage/apply_cache.h"
 #include "node/storage/records.h"
 #include "node/storage/slots.h"
@@ -67,7 +72,15 @@ class Applier {
   Status ReadSession(uint64_t client_id, bool* found, Session* session);
   void WriteSession(uint64_t client_id, bool had_session,
                     const Session& old_session, const Session& session);
+  void WriteSessionIndex(const std::string& key, bool put);
   Status SweepSessions();
+  // Up to `limit` keys of the sessions' expiry index, in key order, of
+  // sessions idle since before the applied clock allows.
+  Status FindExpiredSessions(size_t limit, std::vector<std::string>* keys);
+  // The unindexed batch's share of the scan: merges the DB's index keys
+  // with session_index_.
+  Status FindExpiredUnindexed(size_t limit, std::vector<std::string>* keys);
+  bool IndexExpired(std::string_view key) const;
   // After the batch is written: the staged overlay into the core's cache,
   // or the cache cleared when a slot command ran.
   void PublishCache();
@@ -109,7 +122,7 @@ class Applier {
 
   StateMachineCore* const core_;
   Engine* const engine_;
-  rocksdb::WriteBatchWithIndex batch_;
+  ApplyBatch batch_;
   // What this batch read and wrote of records and sessions, published to
   // core_->apply_cache at Commit() (apply_cache.h).
   ApplyCache::Overlay staged_;
@@ -117,6 +130,9 @@ class Applier {
   // overlay's back (import, DeleteRange, merged sessions), so from then on
   // reads go through the batch and Commit() clears the cache.
   bool cache_off_ = false;
+  // Expiry index keys this batch wrote (true) or deleted (false), while the
+  // batch is not indexed.
+  std::map<std::string, bool> session_index_;
   AppliedState state_;
   raft::Index entry_index_ = 0;  // the entry being applied
   // Slot changes of this batch, published to core_->slots at Commit().

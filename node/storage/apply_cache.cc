@@ -1,23 +1,30 @@
 #include "node/storage/apply_cache.h"
 
+#include <iterator>
 #include <utility>
 
 namespace shardkv::storage {
 namespace {
 
-// Inserts or overwrites, evicting an arbitrary other entry when full (the
-// first in iteration order: O(1) in libstdc++, and unrelated to recency,
-// which is good enough for a cache whose misses cost one RocksDB read).
-template <typename Map, typename Key, typename Value>
-void PutBounded(Map* map, size_t limit, Key&& key, Value&& value) {
-  auto it = map->find(key);
-  if (it != map->end()) {
-    it->second = std::forward<Value>(value);
-    return;
+// Moves every entry of `from` into `to`, overwriting, and evicting an
+// arbitrary other entry when full (the first in iteration order: O(1) in
+// libstdc++, and unrelated to recency, which is good enough for a cache
+// whose misses cost one RocksDB read). New keys move their node over
+// instead of allocating another and copying the key.
+template <typename Map>
+void MoveBounded(Map* from, Map* to, size_t limit) {
+  for (auto it = from->begin(); it != from->end();) {
+    auto next = std::next(it);
+    auto found = to->find(it->first);
+    if (found != to->end()) {
+      found->second = std::move(it->second);
+    } else if (limit > 0) {
+      if (to->size() >= limit) to->erase(to->begin());
+      to->insert(from->extract(it));
+    }
+    it = next;
   }
-  if (limit == 0) return;
-  if (map->size() >= limit) map->erase(map->begin());
-  map->emplace(std::forward<Key>(key), std::forward<Value>(value));
+  from->clear();
 }
 
 }  // namespace
@@ -34,14 +41,8 @@ const std::optional<Session>* ApplyCache::FindSession(
 }
 
 void ApplyCache::Publish(Overlay&& overlay) {
-  for (auto& [key, record] : overlay.records) {
-    PutBounded(&records_, max_records_, std::move(key), record);
-  }
-  for (auto& [client, session] : overlay.sessions) {
-    PutBounded(&sessions_, max_sessions_, client, std::move(session));
-  }
-  overlay.records.clear();
-  overlay.sessions.clear();
+  MoveBounded(&overlay.records, &records_, max_records_);
+  MoveBounded(&overlay.sessions, &sessions_, max_sessions_);
 }
 
 void ApplyCache::Clear() {

@@ -75,23 +75,20 @@ void Applier::RecordChange(std::string_view key) {
   if (!config_.sharded) return;
   const uint32_t slot = KeyPrefix(key) % config_.slot_count;
   if (Entry(slot).state != SlotState::kExporting) return;
-  batch_.Put(engine_->cf(Column::kSlots), ChangeKey(slot, key),
-             BigEndianKey(entry_index_));
+  batch_.Put(Column::kSlots, ChangeKey(slot, key), BigEndianKey(entry_index_));
 }
 
 void Applier::DropSlotData(uint32_t slot) {
   dropped_ = true;
-  rocksdb::WriteBatch* raw = batch_.GetWriteBatch();
   for (const KeyRange& range : SlotRanges(slot, config_.slot_count)) {
-    raw->DeleteRange(engine_->cf(Column::kData), range.begin, range.end);
+    batch_.DeleteRange(Column::kData, range.begin, range.end);
   }
 }
 
 void Applier::DropChangeSet(uint32_t slot) {
   dropped_ = true;
-  batch_.GetWriteBatch()->DeleteRange(engine_->cf(Column::kSlots),
-                                      ChangeKeyPrefix(slot),
-                                      ChangeKeyPrefix(slot + 1));
+  batch_.DeleteRange(Column::kSlots, ChangeKeyPrefix(slot),
+                     ChangeKeyPrefix(slot + 1));
 }
 
 ApplyResult Applier::SlotAnswer(uint32_t slot) const {
@@ -204,9 +201,7 @@ ApplyResult Applier::ForEachSlot(
 
 Status Applier::CheckNoDataOutside(const std::vector<bool>& slots,
                                    uint32_t slot_count) {
-  auto* cf = engine_->cf(Column::kData);
-  std::unique_ptr<rocksdb::Iterator> it(
-      batch_.NewIteratorWithBase(cf, engine_->db()->NewIterator({}, cf)));
+  std::unique_ptr<rocksdb::Iterator> it = batch_.NewIterator(Column::kData);
   uint32_t p = 0;
   while (p < kPrefixCount) {
     if (slots[p % slot_count]) {
@@ -392,14 +387,13 @@ ApplyResult Applier::Import(const std::vector<uint32_t>& slots,
       return result;
     }
   }
-  auto* cf = engine_->cf(Column::kData);
   for (const internal::SlotRecord& r : cmd.records()) {
     if (!importing[KeyPrefix(r.key()) % config_.slot_count]) continue;
     if (r.deleted()) {
-      batch_.Delete(cf, DataKey(r.key()));
+      batch_.Delete(Column::kData, DataKey(r.key()));
     } else {
-      batch_.Put(cf, DataKey(r.key()),
-                 EncodeValueRecord(r.version(), r.expire_at_ms(), r.value()));
+      batch_.PutValueRecord(DataKey(r.key()), r.version(), r.expire_at_ms(),
+                            r.value());
     }
   }
   *error = MergeSessions(cmd);
