@@ -229,6 +229,11 @@ Status SegmentLogStore::Append(const std::string& records, bool sync,
   *seq = current_seq_;
   *offset = write_offset_;
   write_offset_ += records.size();
+  if (!next_requested_ && write_offset_ > options_.segment_bytes / 2) {
+    // Half full: zero-fill the next segment meanwhile.
+    next_requested_ = true;
+    PrepareNext();
+  }
   return Status::Ok();
 }
 
@@ -265,7 +270,7 @@ Status SegmentLogStore::Rotate() {
   if (::rename(prepared.c_str(), path.c_str()) != 0) {
     return Internal("cannot rename " + prepared + " to " + path);
   }
-  PrepareNext();
+  next_requested_ = false;
   // The new name must survive a crash before anything in it counts.
   SHARDKV_RETURN_IF_ERROR(SyncDir(dir_));
   auto file = SegmentFile::Open(path, seq);
@@ -305,6 +310,10 @@ Status SegmentLogStore::TakePreparedFile(std::string* path) {
     return SegmentFile::Prepare(*path, options_.segment_bytes);
   }
   std::unique_lock<std::mutex> lock(prepare_mu_);
+  if (prepare_state_ == PrepareState::kTaken) {  // not asked for yet
+    prepare_state_ = PrepareState::kPreparing;
+    prepare_cv_.notify_all();
+  }
   prepare_cv_.wait(lock, [&] {
     return prepare_state_ != PrepareState::kPreparing || stop_preparing_;
   });

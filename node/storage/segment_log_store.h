@@ -6,11 +6,12 @@
 //
 // Durability: Save() is one pwrite of all its records into the current
 // segment plus, when `sync`, one fdatasync. Segments are zero-filled ahead
-// of time by a "log-prepare" thread, so that fdatasync only overwrites
-// allocated blocks: one data I/O, no journal commit. Load() replays the
-// records in write order; a torn or garbage tail of the LAST segment (a
-// crash mid-write) is cut at its first bad record and zeroed; a bad record
-// anywhere else is corruption: Load() fails with kDataLoss.
+// of time (once the current one is half full) by a "log-prepare" thread, so
+// that fdatasync only overwrites allocated blocks: one data I/O, no journal
+// commit. Load() replays the records in write order; a torn or garbage tail of
+// the LAST segment (a crash mid-write) is cut at its first bad record and
+// zeroed; a bad record anywhere else is corruption: Load() fails with
+// kDataLoss.
 //
 // Every segment starts with the hard state, base and bootstrap conf, so
 // older segments hold nothing but entries: a segment is deleted once its
@@ -146,6 +147,7 @@ class SegmentLogStore : public RaftLog {
   uint64_t write_offset_ = 0;
   uint64_t header_bytes_ = 0;  // of the current segment
   bool unsynced_ = false;
+  bool next_requested_ = false;   // the preparer was asked for the next one
   raft::Index written_base_ = 0;  // base in the files, maybe unsynced
   raft::Index synced_base_ = 0;   // base in synced records
 
@@ -154,9 +156,11 @@ class SegmentLogStore : public RaftLog {
   enum class PrepareState { kPreparing, kReady, kTaken, kFailed };
   std::mutex prepare_mu_;
   std::condition_variable prepare_cv_;
-  PrepareState prepare_state_ = PrepareState::kPreparing;  // prepare_mu_
-  bool stop_preparing_ = false;                            // prepare_mu_
-  Status prepare_error_;                                   // prepare_mu_
+  // kTaken also means "not asked for yet": nothing is prepared before the
+  // current segment is half full.
+  PrepareState prepare_state_ = PrepareState::kTaken;  // prepare_mu_
+  bool stop_preparing_ = false;                        // prepare_mu_
+  Status prepare_error_;                               // prepare_mu_
   std::thread preparer_;
 };
 
