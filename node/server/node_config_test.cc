@@ -33,6 +33,19 @@ TEST(NodeConfigTest, RejectsBadInputWithClearErrors) {
   EXPECT_NE(unknown.status().message().find("unknown flag"), std::string::npos);
 }
 
+TEST(NodeConfigTest, RaftLogKind) {
+  auto c = ParseNodeFlags({"--id", "1", "--data-dir", "/d"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->raft_log, storage::RaftLogKind::kSegments);
+  c = ParseNodeFlags({"--id", "1", "--data-dir", "/d", "--raft-log=rocksdb"});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->raft_log, storage::RaftLogKind::kRocksDb);
+  auto bad =
+      ParseNodeFlags({"--id", "1", "--data-dir", "/d", "--raft-log", "wal"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("--raft-log"), std::string::npos);
+}
+
 TEST(NodeConfigTest, JoinDoesNotNeedSelfInPeers) {
   auto c = ParseNodeFlags({"--id", "4", "--data-dir", "/d", "--join", "--peers",
                            "1=127.0.0.1:7001"});
