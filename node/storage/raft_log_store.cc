@@ -24,9 +24,9 @@ RaftLogStore::RaftLogStore(Engine* engine) : engine_(engine) {}
 
 void RaftLogStore::SetCacheLimits(size_t max_entries, uint64_t max_bytes) {
   std::lock_guard<std::mutex> lock(mu_);
-  cache_max_entries_ = max_entries;
-  cache_max_bytes_ = max_bytes;
-  CacheEvict();
+  cache_.max_entries = max_entries;
+  cache_.max_bytes = max_bytes;
+  cache_.Evict();
 }
 
 Status RaftLogStore::Load() {
@@ -63,8 +63,7 @@ Status RaftLogStore::Load() {
     last_index_ =
         std::max(last_index_, DecodeBigEndian(it->key().ToStringView()));
   }
-  cache_.clear();
-  cache_bytes_ = 0;
+  cache_.Clear();
   return Status::Ok();
 }
 
@@ -145,8 +144,8 @@ Status RaftLogStore::Save(const std::optional<raft::HardState>& hard_state,
   lock.lock();
   if (hard_state) hard_state_ = *hard_state;
   if (!fresh.empty()) {
-    CacheTruncateFrom(fresh.front().index);
-    CacheAppend(fresh);
+    cache_.TruncateFrom(fresh.front().index);
+    cache_.Append(fresh);
     last_index_ = fresh.back().index;
   }
   return Status::Ok();
@@ -171,8 +170,7 @@ Status RaftLogStore::ApplySnapshot(const raft::SnapshotMeta& meta) {
   SHARDKV_RETURN_IF_ERROR(FromRocks(s, "resetting the log to a snapshot"));
   base_ = meta;
   last_index_ = meta.index;
-  cache_.clear();
-  cache_bytes_ = 0;
+  cache_.Clear();
   return Status::Ok();
 }
 
@@ -197,10 +195,7 @@ Status RaftLogStore::Compact(raft::Index upto) {
   rocksdb::Status s = engine_->db()->Write({}, &batch);
   SHARDKV_RETURN_IF_ERROR(FromRocks(s, "compacting the raft log"));
   base_ = meta;
-  while (!cache_.empty() && cache_.front().index <= upto) {
-    cache_bytes_ -= cache_.front().data.size();
-    cache_.pop_front();
-  }
+  cache_.DropUpTo(upto);
   return Status::Ok();
 }
 
@@ -262,7 +257,7 @@ Status RaftLogStore::Entries(raft::Index lo, raft::Index hi, uint64_t max_bytes,
   if (lo >= hi) return Status::Ok();
   uint64_t bytes = 0;
   const raft::Index cache_first =
-      cache_.empty() ? last_index_ + 1 : cache_.front().index;
+      cache_.entries.empty() ? last_index_ + 1 : cache_.entries.front().index;
   if (lo < cache_first) {
     SHARDKV_RETURN_IF_ERROR(
         ReadFromDisk(lo, std::min(hi, cache_first), max_bytes, &bytes, out));
@@ -271,7 +266,7 @@ Status RaftLogStore::Entries(raft::Index lo, raft::Index hi, uint64_t max_bytes,
     }
   }
   for (raft::Index i = std::max(lo, cache_first); i < hi; ++i) {
-    const raft::Entry& e = cache_[i - cache_first];
+    const raft::Entry& e = cache_.entries[i - cache_first];
     bytes += e.data.size();
     if (!out->empty() && bytes > max_bytes) break;
     out->push_back(e);
@@ -321,8 +316,8 @@ StatusOr<raft::Term> RaftLogStore::TermAtLocked(raft::Index i) const {
     return Unavailable("term of " + std::to_string(i) +
                        " beyond the last index " + std::to_string(last_index_));
   }
-  if (!cache_.empty() && i >= cache_.front().index) {
-    return cache_[i - cache_.front().index].term;
+  if (!cache_.entries.empty() && i >= cache_.entries.front().index) {
+    return cache_.entries[i - cache_.entries.front().index].term;
   }
   std::string value;
   rocksdb::Status s = engine_->db()->Get({}, engine_->cf(Column::kRaftLog),
@@ -344,34 +339,6 @@ raft::Index RaftLogStore::LastIndex() const {
 raft::SnapshotMeta RaftLogStore::Snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
   return base_;
-}
-
-void RaftLogStore::CacheTruncateFrom(raft::Index index) {
-  while (!cache_.empty() && cache_.back().index >= index) {
-    cache_bytes_ -= cache_.back().data.size();
-    cache_.pop_back();
-  }
-  // Whatever is left must end right before `index` to stay contiguous.
-  if (!cache_.empty() && cache_.back().index + 1 != index) {
-    cache_.clear();
-    cache_bytes_ = 0;
-  }
-}
-
-void RaftLogStore::CacheAppend(std::span<const raft::Entry> entries) {
-  for (const auto& e : entries) {
-    cache_bytes_ += e.data.size();
-    cache_.push_back(e);
-  }
-  CacheEvict();
-}
-
-void RaftLogStore::CacheEvict() {
-  while (!cache_.empty() && (cache_.size() > cache_max_entries_ ||
-                             cache_bytes_ > cache_max_bytes_)) {
-    cache_bytes_ -= cache_.front().data.size();
-    cache_.pop_front();
-  }
 }
 
 }  // namespace shardkv::storage

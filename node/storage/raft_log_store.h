@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "node/storage/engine.h"
+#include "node/storage/entry_tail_cache.h"
 #include "node/storage/raft_log.h"
 
 namespace shardkv::storage {
@@ -57,9 +58,6 @@ class RaftLogStore : public RaftLog {
                       uint64_t* bytes, std::vector<raft::Entry>* out) const;
   // Folds the conf changes in (base_.index, upto] into `conf`.
   Status FoldConfChanges(raft::Index upto, raft::ConfState* conf) const;
-  void CacheAppend(std::span<const raft::Entry> entries);
-  void CacheTruncateFrom(raft::Index index);
-  void CacheEvict();
 
   Engine* const engine_;
   mutable std::mutex mu_;  // guards everything below
@@ -69,10 +67,7 @@ class RaftLogStore : public RaftLog {
   raft::SnapshotMeta base_;
   raft::Index last_index_ = 0;
   // The newest entries, contiguous and ending at last_index_ when not empty.
-  std::deque<raft::Entry> cache_;
-  uint64_t cache_bytes_ = 0;
-  size_t cache_max_entries_ = 4096;
-  uint64_t cache_max_bytes_ = 64ull << 20;
+  EntryTailCache cache_;  // newest entries, ending at last_index_
 };
 
 }  // namespace shardkv::storage

@@ -62,8 +62,7 @@ Status SegmentLogStore::Load() {
     std::lock_guard<std::mutex> lock(mu_);
     segments_.clear();
     index_.clear();
-    cache_.clear();
-    cache_bytes_ = 0;
+    cache_.Clear();
     hard_state_ = {};
     bootstrap_conf_ = {};
     base_ = {};

@@ -36,10 +36,10 @@ Status SegmentLogStore::Entries(raft::Index lo, raft::Index hi,
   }
   uint64_t bytes = 0;
   const raft::Index cache_first =
-      cache_.empty() ? last_index_ + 1 : cache_.front().index;
+      cache_.entries.empty() ? last_index_ + 1 : cache_.entries.front().index;
   for (raft::Index i = lo; i < hi; ++i) {
     if (i >= cache_first) {
-      const raft::Entry& e = cache_[i - cache_first];
+      const raft::Entry& e = cache_.entries[i - cache_first];
       bytes += e.data.size();
       if (!out->empty() && bytes > max_bytes) break;
       out->push_back(e);
@@ -106,34 +106,6 @@ raft::SnapshotMeta SegmentLogStore::Snapshot() const {
 size_t SegmentLogStore::SegmentCount() const {
   std::lock_guard<std::mutex> lock(mu_);
   return segments_.size();
-}
-
-void SegmentLogStore::CacheTruncateFrom(raft::Index index) {
-  while (!cache_.empty() && cache_.back().index >= index) {
-    cache_bytes_ -= cache_.back().data.size();
-    cache_.pop_back();
-  }
-  // Whatever is left must end right before `index` to stay contiguous.
-  if (!cache_.empty() && cache_.back().index + 1 != index) {
-    cache_.clear();
-    cache_bytes_ = 0;
-  }
-}
-
-void SegmentLogStore::CacheAppend(std::span<const raft::Entry> entries) {
-  for (const auto& e : entries) {
-    cache_bytes_ += e.data.size();
-    cache_.push_back(e);
-  }
-  CacheEvict();
-}
-
-void SegmentLogStore::CacheEvict() {
-  while (!cache_.empty() && (cache_.size() > cache_max_entries_ ||
-                             cache_bytes_ > cache_max_bytes_)) {
-    cache_bytes_ -= cache_.front().data.size();
-    cache_.pop_front();
-  }
 }
 
 }  // namespace shardkv::storage

@@ -28,9 +28,9 @@ std::string SegmentLogStore::PreparedPath() const {
 
 void SegmentLogStore::SetCacheLimits(size_t max_entries, uint64_t max_bytes) {
   std::lock_guard<std::mutex> lock(mu_);
-  cache_max_entries_ = max_entries;
-  cache_max_bytes_ = max_bytes;
-  CacheEvict();
+  cache_.max_entries = max_entries;
+  cache_.max_bytes = max_bytes;
+  cache_.Evict();
 }
 
 Status SegmentLogStore::Bootstrap(const raft::ConfState& conf) {
@@ -121,8 +121,8 @@ Status SegmentLogStore::Save(const std::optional<raft::HardState>& hard_state,
       last_index_ = std::max(base_.index, fresh.back().index);
       Segment& segment = segments_[seq];
       segment.max_index = std::max(segment.max_index, fresh.back().index);
-      CacheTruncateFrom(from);
-      CacheAppend(fresh);
+      cache_.TruncateFrom(from);
+      cache_.Append(fresh);
     }
   }
   if (sync) DeleteObsoleteSegments();
@@ -149,8 +149,7 @@ Status SegmentLogStore::ApplySnapshot(const raft::SnapshotMeta& meta) {
     base_ = meta;
     last_index_ = meta.index;
     index_.clear();
-    cache_.clear();
-    cache_bytes_ = 0;
+    cache_.Clear();
     // Every entry written before the snapshot record is discarded.
     for (auto& [s, segment] : segments_) segment.max_index = 0;
     segments_[seq].max_index = meta.index;
@@ -186,10 +185,7 @@ Status SegmentLogStore::Compact(raft::Index upto) {
     }
     index_.erase(index_.begin(), index_.begin() + (upto - base_.index));
     base_ = meta;
-    while (!cache_.empty() && cache_.front().index <= upto) {
-      cache_bytes_ -= cache_.front().data.size();
-      cache_.pop_front();
-    }
+    cache_.DropUpTo(upto);
   }
   // Write the base record now (unsynced) unless a Save() is writing,
   // maybe through an fsync: then that Save() or the next one writes it,

@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "node/storage/entry_tail_cache.h"
 #include "node/storage/log_segment.h"
 #include "node/storage/raft_log.h"
 
@@ -123,9 +124,6 @@ class SegmentLogStore : public RaftLog {
 
   StatusOr<raft::Entry> ReadEntryLocked(raft::Index i) const;
   raft::ConfState ConfAtBaseLocked() const;
-  void CacheTruncateFrom(raft::Index index);
-  void CacheAppend(std::span<const raft::Entry> entries);
-  void CacheEvict();
 
   const std::string dir_;
   const SegmentLogOptions options_;
@@ -137,10 +135,7 @@ class SegmentLogStore : public RaftLog {
   raft::Index last_index_ = 0;
   std::deque<Location> index_;  // entries base_.index + 1 .. last_index_
   std::map<uint64_t, Segment> segments_;
-  std::deque<raft::Entry> cache_;  // newest entries, ending at last_index_
-  uint64_t cache_bytes_ = 0;
-  size_t cache_max_entries_ = 4096;
-  uint64_t cache_max_bytes_ = 64ull << 20;
+  EntryTailCache cache_;  // newest entries, ending at last_index_
 
   std::mutex write_mu_;       // serializes writers; guards the fields below
   uint64_t current_seq_ = 0;  // 0: no segment yet
