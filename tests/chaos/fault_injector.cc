@@ -28,6 +28,20 @@ const std::pair<FaultKind, const char*> kNames[] = {
     {FaultKind::kReplace, "replace"},
 };
 
+// Whether the node's last run (its log is appended to across restarts)
+// stopped itself on a full disk: the FATAL line it writes before exiting
+// to protect its data.
+bool StoppedOnFullDisk(const std::string& log_path) {
+  std::ifstream in(log_path);
+  std::string line;
+  std::string last_fatal;
+  while (std::getline(in, line)) {
+    if (line.find("] serving on ") != std::string::npos) last_fatal.clear();
+    if (line.find("FATAL") != std::string::npos) last_fatal = line;
+  }
+  return last_fatal.find("disk full") != std::string::npos;
+}
+
 // The last line a failpoint crash writes is "failpoint NAME: crash".
 bool CrashedAtFailpoint(const std::string& log_path) {
   std::ifstream in(log_path);
@@ -426,6 +440,10 @@ Status FaultInjector::Heal(bool last) {
       SHARDKV_RETURN_IF_ERROR(v.group->Restart(v.id));
     }
   }
+  // A node that hit the full disk may stop itself just after the disk was
+  // freed (its apply failure is noticed a moment later): that exit is the
+  // fault's, recognised by the reason in its log, not an unexpected one.
+  std::vector<Victim> freed = std::move(full_disks_);
   full_disks_.clear();
   for (ShardCluster* group : cut_groups_) group->HealAll();
   cut_groups_.clear();
@@ -442,6 +460,16 @@ Status FaultInjector::Heal(bool last) {
   (void)ForEachGroup([&](ShardCluster& group) {
     for (NodeId id : group.ids()) {
       if (group.IsRunning(id) || retired_.contains({&group, id})) continue;
+      const bool was_full = std::any_of(
+          freed.begin(), freed.end(),
+          [&](const Victim& v) { return v.group == &group && v.id == id; });
+      if (was_full && StoppedOnFullDisk(group.log_path(id))) {
+        SHARDKV_LOG(kInfo) << "chaos: node " << id
+                           << " stopped on its full disk after it was "
+                              "freed; restarting it";
+        (void)group.Restart(id);
+        continue;
+      }
       unexpected.push_back("node " + std::to_string(id) + " (log " +
                            group.log_path(id) + ")");
       (void)group.Restart(id);

@@ -2,9 +2,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "client/endpoint_set.h"
 #include "client/error_detail.h"
 #include "client/routing_client.h"
+#include "common/log.h"
 #include "testing/lincheck/checker.h"
 #include "testing/lincheck/history_json.h"
 
@@ -72,35 +76,102 @@ StatusOr<std::map<std::string, StoredValue>> StaleReadAll(
       return Unavailable("stale read of " + key + " on " + address + ": " +
                          client::FromGrpc(s).ToString());
     }
-    out[key] =
-        StoredValue{response.found(), response.value(), response.version()};
+    out[key] = StoredValue{response.found(), response.value(),
+                           response.version(), response.ttl_ms()};
   }
   return out;
 }
 
-Status CheckReplicasAgree(ShardCluster& cluster, const std::vector<NodeId>& ids,
-                          const std::vector<std::string>& keys) {
-  if (ids.empty()) return Status::Ok();
-  std::map<NodeId, std::map<std::string, StoredValue>> data;
+namespace {
+
+using ReplicaData = std::map<NodeId, std::map<std::string, StoredValue>>;
+
+StatusOr<ReplicaData> ReadReplicas(ShardCluster& cluster,
+                                   const std::vector<NodeId>& ids,
+                                   const std::vector<std::string>& keys) {
+  ReplicaData data;
   for (NodeId id : ids) {
     auto d = StaleReadAll(cluster.address(id), keys);
     if (!d.ok()) return d.status();
     data[id] = std::move(d).value();
   }
-  std::string diffs;
-  int ndiffs = 0;
-  const auto& reference = data[ids[0]];
+  return data;
+}
+
+std::string Describe(const StoredValue& v) {
+  if (!v.found) return "nothing";
+  std::string out = v.value + " v" + std::to_string(v.version);
+  if (v.ttl_ms > 0) out += " (ttl " + std::to_string(v.ttl_ms) + " ms)";
+  return out;
+}
+
+// Keys on which some replica differs from the first one; `diffs` gets a
+// line per (key, replica) pair, at most ten.
+std::vector<std::string> Differing(const ReplicaData& data,
+                                   const std::vector<NodeId>& ids,
+                                   const std::vector<std::string>& keys,
+                                   std::string* diffs, int* ndiffs) {
+  std::vector<std::string> out;
+  const auto& reference = data.at(ids[0]);
   for (const std::string& key : keys) {
+    bool differs = false;
     for (NodeId id : ids) {
       const StoredValue& a = reference.at(key);
-      const StoredValue& b = data[id].at(key);
+      const StoredValue& b = data.at(id).at(key);
       if (a == b) continue;
-      if (++ndiffs > 10) continue;
-      diffs +=
-          "\n  " + key + ": node " + std::to_string(ids[0]) + " has " +
-          (a.found ? a.value + " v" + std::to_string(a.version) : "nothing") +
-          ", node " + std::to_string(id) + " has " +
-          (b.found ? b.value + " v" + std::to_string(b.version) : "nothing");
+      differs = true;
+      if (++*ndiffs > 10) continue;
+      *diffs += "\n  " + key + ": node " + std::to_string(ids[0]) + " has " +
+                Describe(a) + ", node " + std::to_string(id) + " has " +
+                Describe(b);
+    }
+    if (differs) out.push_back(key);
+  }
+  return out;
+}
+
+}  // namespace
+
+Status CheckReplicasAgree(ShardCluster& cluster, const std::vector<NodeId>& ids,
+                          const std::vector<std::string>& keys) {
+  if (ids.empty()) return Status::Ok();
+  auto data = ReadReplicas(cluster, ids, keys);
+  if (!data.ok()) return data.status();
+  // A key with a TTL can expire between the reads of two replicas: such
+  // keys are compared again once the longest TTL seen has run out.
+  std::vector<std::string> settled;
+  std::vector<std::string> expiring;
+  int64_t longest_ttl_ms = 0;
+  for (const std::string& key : keys) {
+    int64_t ttl = 0;
+    for (NodeId id : ids) ttl = std::max(ttl, data->at(id).at(key).ttl_ms);
+    (ttl > 0 ? expiring : settled).push_back(key);
+    longest_ttl_ms = std::max(longest_ttl_ms, ttl);
+  }
+  std::string diffs;
+  int ndiffs = 0;
+  Differing(*data, ids, settled, &diffs, &ndiffs);
+  std::string first_pass;
+  int first_ndiffs = 0;
+  std::vector<std::string> again =
+      Differing(*data, ids, expiring, &first_pass, &first_ndiffs);
+  if (!again.empty()) {
+    SHARDKV_LOG(kInfo) << again.size()
+                       << " keys with a TTL differ between replicas read "
+                          "one after another; reading them again in "
+                       << longest_ttl_ms + 100 << " ms";
+    std::this_thread::sleep_for(std::chrono::milliseconds(longest_ttl_ms) +
+                                std::chrono::milliseconds(100));
+    auto later = ReadReplicas(cluster, ids, again);
+    if (!later.ok()) return later.status();
+    std::string later_diffs;
+    int later_ndiffs = 0;
+    Differing(*later, ids, again, &later_diffs, &later_ndiffs);
+    if (later_ndiffs > 0) {
+      ndiffs += later_ndiffs;
+      diffs += later_diffs + "\n  (keys with a TTL, read again " +
+               std::to_string(longest_ttl_ms + 100) +
+               " ms later; before that:" + first_pass + ")";
     }
   }
   if (ndiffs == 0) return Status::Ok();

@@ -21,7 +21,12 @@ struct StoredValue {
   bool found = false;
   std::string value;
   uint64_t version = 0;
-  bool operator==(const StoredValue&) const = default;
+  // Remaining time to live when read (0: none). Not compared: replicas
+  // are read one after another, so the remainder differs by the gap.
+  int64_t ttl_ms = 0;
+  bool operator==(const StoredValue& o) const {
+    return found == o.found && value == o.value && version == o.version;
+  }
 };
 
 // Reads every key linearizably (through the leader) after the workload has
@@ -43,7 +48,11 @@ StatusOr<std::map<std::string, StoredValue>> StaleReadAll(
     const std::string& address, const std::vector<std::string>& keys);
 
 // Every node in `ids` returns the same stale value (found, value, version)
-// for every key. REQUIRES: the nodes have converged (WaitConverged).
+// for every key. The replicas are read one after another, so a key with a
+// TTL may expire between two of them: a key that differs while one of its
+// copies has a TTL is read again on every node once that TTL has passed
+// (and must then agree, normally as expired everywhere).
+// REQUIRES: the nodes have converged (WaitConverged).
 Status CheckReplicasAgree(ShardCluster& cluster, const std::vector<NodeId>& ids,
                           const std::vector<std::string>& keys);
 
