@@ -63,12 +63,10 @@ Status Replica::OpenStorage() {
   if (!log.ok()) return log.status();
   log_ = std::move(log).value();
   SHARDKV_RETURN_IF_ERROR(log_->Load());
-  if (!log_->SyncCoversStateMachine()) {
-    // What the state machine holds now may be in the page cache only (a
-    // kill before RocksDB's WAL was synced); the log is rebased and
-    // compacted against it below and later.
-    SHARDKV_RETURN_IF_ERROR(SyncStateMachine());
-  }
+  // The log is rebased and compacted against what the state machine holds
+  // now: make all of it durable first (RocksDB flushes what it recovered
+  // from its WAL at open; this covers anything else in a memtable).
+  SHARDKV_RETURN_IF_ERROR(SyncStateMachine());
   machine_ = std::make_unique<storage::StateMachine>(engine_.get());
   SHARDKV_RETURN_IF_ERROR(machine_->Load());
 

@@ -132,10 +132,8 @@ class Replica : public SnapshotProvider {
   void InstallReadySnapshot(const raft::SnapshotMeta& meta);
   // Hands the core the latest durable mark reported by the log writer.
   void ConsumePersistedMark();
-  raft::Index DurableApplied() const;
-  // Makes every state machine write so far durable (an fsync of RocksDB's
-  // WAL). Needed when the log is not in RocksDB: its fsync no longer
-  // covers the state machine.
+  // Makes every state machine write so far durable (a RocksDB flush: the
+  // state machine writes without WAL, engine.h).
   shardkv::Status SyncStateMachine();
   void ApplyCommitted(std::span<const raft::Entry> entries);
   void CompleteWrites(const raft::Entry& entry,
@@ -147,6 +145,9 @@ class Replica : public SnapshotProvider {
   void FailAllPending(const shardkv::Status& status);
   void Maintenance();
   void MaybeCompact();
+  // Raises durable_applied_ to what the last flush made durable; asks for
+  // a flush when none came for compact_every_entries past `due`.
+  void RefreshDurableApplied(raft::Index due);
   void PublishStatus();
   void PublishStatusIfDue();
   void UpdateSoftState(const raft::SoftState& soft);
@@ -181,9 +182,12 @@ class Replica : public SnapshotProvider {
   raft::Index applied_ = 0;
   // Published for the log writer, which reads it before each fsync.
   std::atomic<raft::Index> applied_published_{0};
-  // Applied entries known durable in the state machine: by the log's
-  // fsync (classic mode, RocksDB log) or by SyncStateMachine().
+  // Applied entries known durable in the state machine (flushed): the log
+  // is compacted only behind it. Raft-loop thread only, as the two below.
   raft::Index durable_applied_ = 0;
+  uint64_t flushes_seen_ = 0;  // Engine::flushes_completed() last looked at
+  // flushes_completed() when a flush was last requested (one at a time).
+  uint64_t flush_requested_at_ = UINT64_MAX;
   int64_t last_clock_ms_ = 0;
   struct PendingTransfer {
     raft::NodeId target;

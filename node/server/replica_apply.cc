@@ -35,10 +35,9 @@ void Replica::HandleReady() {
 void Replica::InstallReadySnapshot(const raft::SnapshotMeta& meta) {
   // The state machine took the image before the core accepted it
   // (FinishSnapshotInstall); now the log restarts after it. The image is
-  // ingested (synced) files; the sync covers the state machine's other
+  // ingested (synced) files; the flush covers the state machine's other
   // writes so the log never starts after what a power loss would keep.
-  Status s = Status::Ok();
-  if (!log_->SyncCoversStateMachine()) s = SyncStateMachine();
+  Status s = SyncStateMachine();
   if (s.ok()) s = log_->ApplySnapshot(meta);
   if (!s.ok()) Fatal("rebasing the log on a snapshot", s);
   applied_ = std::max(applied_, meta.index);
@@ -108,26 +107,16 @@ void Replica::HandleReadyInline(raft::Ready& rd) {
   }
   ApplyCommitted(committed.first(durable_count));
   if (rd.hard_state || !rd.entries.empty()) {
-    raft::Index applied_before_sync = applied_;
     Status s = log_->Save(rd.hard_state, rd.entries, /*sync=*/true);
     if (!s.ok()) Fatal("persisting the Raft log", s);
-    // Only a log in RocksDB syncs the state machine's writes with it.
-    if (log_->SyncCoversStateMachine()) durable_applied_ = applied_before_sync;
   }
   if (!rd.messages.empty()) transport_->Send(std::move(rd.messages));
   ApplyCommitted(committed.subspan(durable_count));
 }
 
-raft::Index Replica::DurableApplied() const {
-  if (!log_->SyncCoversStateMachine()) return durable_applied_;
-  return writer_ ? writer_->durable_applied() : durable_applied_;
-}
-
 Status Replica::SyncStateMachine() {
-  // State machine writes go through RocksDB's WAL (sync = false); an
-  // fsync of the WAL makes all of them durable.
-  return storage::FromRocks(engine_->db()->SyncWAL(),
-                            "syncing the state machine's WAL");
+  // State machine writes skip RocksDB's WAL: a flush makes them durable.
+  return engine_->FlushAll(/*wait=*/true);
 }
 
 void Replica::Fatal(const std::string& what, const Status& status) {
@@ -305,28 +294,45 @@ void Replica::MaybeCompact() {
   raft::Index first = log_->FirstIndex();
   const raft::Index due =
       first + config_.log_retain_entries + config_.compact_every_entries;
-  if (!log_->SyncCoversStateMachine() && applied_ >= due &&
-      durable_applied_ < due) {
-    // The log's own fsync does not cover the state machine: sync it once
-    // per compaction (on this thread, which is the one applying, so
-    // applied_ cannot move meanwhile).
-    const raft::Index applied_before_sync = applied_;
-    Status s = SyncStateMachine();
-    if (!s.ok()) {
-      SHARDKV_LOG(kWarning) << "log compaction skipped: " << s.ToString();
-      return;
-    }
-    durable_applied_ = applied_before_sync;
-  }
-  raft::Index durable_applied = DurableApplied();
-  if (durable_applied < due) return;
-  raft::Index upto = durable_applied - config_.log_retain_entries;
+  if (applied_ < due) return;
+  if (durable_applied_ < due) RefreshDurableApplied(due);
+  if (durable_applied_ < due) return;
+  raft::Index upto = durable_applied_ - config_.log_retain_entries;
   Status s = log_->Compact(upto);
   if (!s.ok()) {
     SHARDKV_LOG(kWarning) << "log compaction failed: " << s.ToString();
     return;
   }
   SHARDKV_LOG(kInfo) << "compacted the log up to " << upto;
+}
+
+void Replica::RefreshDurableApplied(raft::Index due) {
+  // Only a completed flush can make more of the state machine durable;
+  // RocksDB flushes on its own as memtables fill.
+  const uint64_t flushes = engine_->flushes_completed();
+  if (flushes != flushes_seen_) {
+    flushes_seen_ = flushes;
+    auto durable = machine_->DurableApplied();
+    if (!durable.ok()) {
+      SHARDKV_LOG(kWarning)
+          << "log compaction skipped: " << durable.status().ToString();
+      return;
+    }
+    durable_applied_ = std::max(durable_applied_, *durable);
+  }
+  // Memtables that take long to fill would let the log grow without
+  // bound: once another compact_every_entries were applied, ask for a
+  // flush (in the background: the raft loop does not wait for it) and
+  // pick its result up at a later call.
+  if (durable_applied_ >= due || flushes == flush_requested_at_ ||
+      applied_ < due + config_.compact_every_entries) {
+    return;
+  }
+  flush_requested_at_ = flushes;
+  Status s = engine_->FlushAll(/*wait=*/false);
+  if (!s.ok()) {
+    SHARDKV_LOG(kWarning) << "flushing for log compaction: " << s.ToString();
+  }
 }
 
 }  // namespace shardkv::server

@@ -348,7 +348,8 @@ Status Applier::ApplyConfChange(const raft::Entry& entry,
 Status Applier::Commit() {
   batch_.Put(Column::kMeta, kAppliedKey, EncodeAppliedState(state_));
   if (!config_changed_ && changed_entries_.empty()) {
-    rocksdb::Status s = engine_->db()->Write({}, batch_.write_batch());
+    rocksdb::Status s =
+        engine_->db()->Write(StateMachineWrites(), batch_.write_batch());
     SHARDKV_RETURN_IF_ERROR(FromRocks(s, "applying committed entries"));
     PublishCache();
     return Status::Ok();
@@ -362,7 +363,8 @@ Status Applier::Commit() {
     batch_.Put(Column::kSlots, SlotEntryKey(slot), EncodeSlotEntry(entry));
   }
   std::unique_lock<std::shared_mutex> lock(core_->slots_mu);
-  rocksdb::Status s = engine_->db()->Write({}, batch_.write_batch());
+  rocksdb::Status s =
+      engine_->db()->Write(StateMachineWrites(), batch_.write_batch());
   SHARDKV_RETURN_IF_ERROR(FromRocks(s, "applying committed entries"));
   PublishCache();
   SlotTable& table = core_->slots;

@@ -15,8 +15,14 @@
 // A snapshot install in progress keeps its files in
 // <dir>/snapshot-install.tmp until they are ingested.
 //
-// All column families share one WAL, so a write batch that touches several
-// of them is atomic, and a synced write makes every earlier write durable.
+// Durability: the state machine's writes (data, sessions, meta, slots)
+// skip the WAL (StateMachineWrites()): the Raft log holds every applied
+// command, so they are made durable by memtable flushes instead, and
+// atomic_flush flushes all column families at one point of the write
+// order. After a crash the state machine is therefore exactly as of the
+// last flush, applied index included, and is replayed from the log past
+// it. Writes that go through the WAL (the `rocksdb` Raft log kind, the
+// bootstrap membership) are replayed on open as before.
 //
 // Thread-safety: thread-safe (RocksDB is).
 #pragma once
@@ -60,12 +66,26 @@ class Engine {
   rocksdb::ColumnFamilyHandle* cf(Column column) const;
   const std::string& dir() const { return dir_; }
 
+  // Flushes the memtables of all column families together (one atomic
+  // flush), making every write so far durable, WAL or not. With `wait`
+  // false it only schedules the flush and returns.
+  Status FlushAll(bool wait);
+  // Memtable flushes completed since Open (any reason: full memtables,
+  // FlushAll, ingestion), counted per column family: a change means more
+  // may be durable than before.
+  uint64_t flushes_completed() const;
+
  private:
+  class FlushCounter;
   Engine() = default;
   std::string dir_;
+  std::shared_ptr<FlushCounter> flush_counter_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::unique_ptr<rocksdb::DB> db_;
 };
+
+// Options of every state machine write: no WAL (see the top comment).
+const rocksdb::WriteOptions& StateMachineWrites();
 
 // Converts a RocksDB status (disk full, corruption, ...) to ours with a
 // clear message naming `what` was being done.

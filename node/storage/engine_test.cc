@@ -131,5 +131,28 @@ TEST_P(DiskFullTest, IsResourceExhaustedAndLosesNothing) {
 INSTANTIATE_TEST_SUITE_P(MemtableSizes, DiskFullTest,
                          ::testing::Values(4ull << 20, 64ull << 20));
 
+TEST(EngineTest, FlushAllFlushesEveryColumnFamilyAndIsCounted) {
+  TempDir dir;
+  auto engine = Engine::Open(dir.path(), {});
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  rocksdb::DB* db = (*engine)->db();
+  for (auto c : {Column::kData, Column::kSessions, Column::kMeta}) {
+    ASSERT_TRUE(db->Put(StateMachineWrites(), (*engine)->cf(c), "k", "v").ok());
+  }
+  const uint64_t before = (*engine)->flushes_completed();
+  ASSERT_TRUE((*engine)->FlushAll(/*wait=*/true).ok());
+  EXPECT_GT((*engine)->flushes_completed(), before);
+  for (auto c : {Column::kData, Column::kSessions, Column::kMeta}) {
+    uint64_t entries = 1;
+    ASSERT_TRUE(db->GetIntProperty(
+        (*engine)->cf(c), "rocksdb.num-entries-active-mem-table", &entries));
+    EXPECT_EQ(entries, 0u);
+    rocksdb::ReadOptions persisted;
+    persisted.read_tier = rocksdb::kPersistedTier;
+    std::string value;
+    EXPECT_TRUE(db->Get(persisted, (*engine)->cf(c), "k", &value).ok());
+  }
+}
+
 }  // namespace
 }  // namespace shardkv::storage

@@ -56,6 +56,22 @@ Status StateMachine::Load() {
 
 AppliedState StateMachine::applied() const { return impl_->core.applied(); }
 
+StatusOr<raft::Index> StateMachine::DurableApplied() const {
+  Engine* engine = impl_->core.engine;
+  // kPersistedTier skips the memtables once a write without WAL was made
+  // (and reads them before that, when all they hold came from the WAL).
+  rocksdb::ReadOptions ro;
+  ro.read_tier = rocksdb::kPersistedTier;
+  std::string value;
+  rocksdb::Status s =
+      engine->db()->Get(ro, engine->cf(Column::kMeta), kAppliedKey, &value);
+  if (s.IsNotFound()) return raft::Index{0};
+  if (!s.ok()) return FromRocks(s, "reading the durable applied state");
+  AppliedState state;
+  if (!DecodeAppliedState(value, &state)) return Corrupt("applied state");
+  return state.index;
+}
+
 Status StateMachine::ApplyEntry(const raft::Entry& entry,
                                 std::vector<ApplyResult>* out) {
   std::vector<std::vector<ApplyResult>> results;
@@ -210,7 +226,9 @@ StatusOr<size_t> StateMachine::ReclaimExpired(size_t limit) {
   // Resume after the last key looked at; start over at the end.
   core.reclaim_cursor = it->Valid() ? it->key().ToString() : std::string();
   if (reclaimed > 0) {
-    rocksdb::Status s = core.engine->db()->Write({}, &batch);
+    // Without WAL like the applies, so a crash keeps these deletes only
+    // with the applies before them (a flush); lost ones are redone.
+    rocksdb::Status s = core.engine->db()->Write(StateMachineWrites(), &batch);
     SHARDKV_RETURN_IF_ERROR(FromRocks(s, "deleting expired keys"));
   }
   return reclaimed;

@@ -18,8 +18,11 @@
 // (swept deterministically at every 16th entry, up to a minute late).
 //
 // Durability: the applied index is written in the same batch as the data,
-// without fsync: the Raft log is the durable record and is replayed from
-// the applied index after a crash.
+// without fsync and without RocksDB's WAL (engine.h): the Raft log is the
+// durable record and is replayed from the applied index after a crash.
+// What a crash keeps is the state as of the last memtable flush;
+// DurableApplied() says which index that is, and the log must keep every
+// entry after it.
 //
 // Slot ownership (sharded mode, slots.h and docs/sharding.md): slot
 // commands in the log change each slot's state; every Set/Delete is checked
@@ -105,6 +108,9 @@ class StateMachine {
   // snapshot install.
   Status Load();
   AppliedState applied() const;
+  // The applied index a crash now would keep: the one in the flushed
+  // files, not counting memtables (at most applied().index).
+  StatusOr<raft::Index> DurableApplied() const;
 
   // Applies one committed kNormal entry holding a serialized
   // internal::CommandBatch (an empty entry is a leader's no-op): one result
