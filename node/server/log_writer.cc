@@ -5,7 +5,6 @@ namespace shardkv::server {
 LogWriter::LogWriter(storage::RaftLog* log, Transport* transport,
                      Callbacks callbacks)
     : log_(log), transport_(transport), callbacks_(std::move(callbacks)) {
-  durable_applied_ = callbacks_.applied_now();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "log-writer");
     Loop();
@@ -72,15 +71,12 @@ void LogWriter::Persist(std::vector<Write>* writes) {
     }
     if (w.hard_state) hard_state = w.hard_state;
   }
-  raft::Index applied_before = callbacks_.applied_now();
   if (hard_state || !entries.empty()) {
     Status s = log_->Save(hard_state, entries, /*sync=*/true);
     if (!s.ok()) {
       callbacks_.on_error(s);
       return;
     }
-    // Only a synced write covers the state machine writes before it.
-    durable_applied_ = applied_before;
   }
   for (Write& w : *writes) {
     if (!w.after_persist.empty()) transport_->Send(std::move(w.after_persist));

@@ -9,7 +9,6 @@
 // writer thread ("log-writer").
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -34,8 +33,6 @@ class LogWriter {
   struct Callbacks {
     // After every write up to and including `mark` is durable.
     std::function<void(const raft::PersistMark& mark)> on_durable;
-    // The applied index now (its apply batches precede the next fsync).
-    std::function<raft::Index()> applied_now;
     // A write failed: the replica cannot go on safely.
     std::function<void(const Status&)> on_error;
   };
@@ -46,10 +43,6 @@ class LogWriter {
   void Submit(Write write);
   // Returns once everything submitted is durable and reported.
   void Drain();
-  // Applied entries whose state machine writes an fsync has covered
-  // (only when the log's sync covers the state machine, see
-  // RaftLog::SyncCoversStateMachine): the log may be compacted up to here.
-  raft::Index durable_applied() const { return durable_applied_.load(); }
   void Stop();
 
  private:
@@ -59,7 +52,6 @@ class LogWriter {
   storage::RaftLog* const log_;
   Transport* const transport_;
   const Callbacks callbacks_;
-  std::atomic<raft::Index> durable_applied_{0};
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -124,7 +124,6 @@ Status Replica::Start() {
   SHARDKV_RETURN_IF_ERROR(OpenStorage());
   storage::AppliedState applied = machine_->applied();
   applied_ = durable_applied_ = applied.index;
-  applied_published_ = applied_;
   last_clock_ms_ = applied.clock_ms;
 
   transport_ = std::make_unique<Transport>(config_.id, config_.advertise,
@@ -167,7 +166,6 @@ Status Replica::Start() {
             [this](const raft::PersistMark& mark) {
               Enqueue([&] { persisted_mark_ = mark; });
             },
-            [this] { return applied_published_.load(); },
             [this](const Status& s) { Fatal("persisting the Raft log", s); }});
   }
   PublishStatus();

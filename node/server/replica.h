@@ -180,8 +180,6 @@ class Replica : public SnapshotProvider {
   std::vector<ReadGate> reads_waiting_leader_;     // no commit in term yet
   uint64_t next_read_context_ = 1;
   raft::Index applied_ = 0;
-  // Published for the log writer, which reads it before each fsync.
-  std::atomic<raft::Index> applied_published_{0};
   // Applied entries known durable in the state machine (flushed): the log
   // is compacted only behind it. Raft-loop thread only, as the two below.
   raft::Index durable_applied_ = 0;

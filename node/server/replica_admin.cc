@@ -196,7 +196,6 @@ Status Replica::FinishSnapshotInstall(
       return;
     }
     applied_ = durable_applied_ = message.snapshot.index;
-    applied_published_ = applied_;
     last_clock_ms_ = std::max(last_clock_ms_, machine_->applied().clock_ms);
     for (const auto& [id, addr] : machine_->applied().addresses) {
       transport_->SetAddress(id, addr);

@@ -41,7 +41,6 @@ void Replica::InstallReadySnapshot(const raft::SnapshotMeta& meta) {
   if (s.ok()) s = log_->ApplySnapshot(meta);
   if (!s.ok()) Fatal("rebasing the log on a snapshot", s);
   applied_ = std::max(applied_, meta.index);
-  applied_published_ = applied_;
   for (const auto& [id, addr] : machine_->applied().addresses) {
     transport_->SetAddress(id, addr);
   }
@@ -139,7 +138,6 @@ void Replica::ApplyCommitted(std::span<const raft::Entry> entries) {
       CompleteWrites(normal[i], i < results.size() ? &results[i] : nullptr);
     }
     applied_ = normal.back().index;
-    applied_published_ = applied_;
     normal.clear();
   };
   for (const raft::Entry& e : entries) {
@@ -148,7 +146,6 @@ void Replica::ApplyCommitted(std::span<const raft::Entry> entries) {
       flush();
       ApplyConfChangeEntry(e);
       applied_ = e.index;
-      applied_published_ = applied_;
     } else {
       normal.push_back(e);
     }

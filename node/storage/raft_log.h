@@ -57,11 +57,6 @@ class RaftLog : public raft::LogStorage {
   // Bounds of the in-memory tail cache (tests may lower them).
   virtual void SetCacheLimits(size_t max_entries, uint64_t max_bytes) = 0;
 
-  // True when a synced Save() also makes every state machine write made
-  // before it durable (kRocksDb: one RocksDB WAL). Otherwise the caller
-  // syncs the state machine itself before compacting the log.
-  virtual bool SyncCoversStateMachine() const = 0;
-
   // InitialConfState(): the conf of the compaction point (snapshot) if
   // there is one, else the bootstrap conf. It does not include conf
   // changes still in the log: the server should prefer the state machine's

@@ -36,8 +36,6 @@ class RaftLogStore : public RaftLog {
   Status ApplySnapshot(const raft::SnapshotMeta& meta) override;
   Status Compact(raft::Index upto) override;
   void SetCacheLimits(size_t max_entries, uint64_t max_bytes) override;
-  // True: the log and the state machine share RocksDB's WAL.
-  bool SyncCoversStateMachine() const override { return true; }
 
   // raft::LogStorage
   raft::HardState InitialHardState() const override;

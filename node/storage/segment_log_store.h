@@ -68,7 +68,6 @@ class SegmentLogStore : public RaftLog {
   Status ApplySnapshot(const raft::SnapshotMeta& meta) override;
   Status Compact(raft::Index upto) override;
   void SetCacheLimits(size_t max_entries, uint64_t max_bytes) override;
-  bool SyncCoversStateMachine() const override { return false; }
 
   // raft::LogStorage
   raft::HardState InitialHardState() const override;

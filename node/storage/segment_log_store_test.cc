@@ -263,7 +263,6 @@ TEST(RaftLogKindTest, DataDirKeepsItsKind) {
     ASSERT_TRUE(engine.ok());
     auto log = OpenRaftLog(kind, dir.path(), engine->get());
     ASSERT_TRUE(log.ok()) << log.status().ToString();
-    EXPECT_EQ((*log)->SyncCoversStateMachine(), kind == RaftLogKind::kRocksDb);
     ASSERT_TRUE((*log)->Load().ok());
     ASSERT_TRUE((*log)->Save(std::nullopt, Make(1, 1, 1), true).ok());
     log->reset();
