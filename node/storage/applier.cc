@@ -346,6 +346,9 @@ Status Applier::ApplyConfChange(const raft::Entry& entry,
 }
 
 Status Applier::Commit() {
+  // Older than the batch's writes: see slot_ingest.h for why that is its
+  // order.
+  SHARDKV_RETURN_IF_ERROR(ingest_.IngestPending());
   batch_.Put(Column::kMeta, kAppliedKey, EncodeAppliedState(state_));
   if (!config_changed_ && changed_entries_.empty()) {
     rocksdb::Status s =

@@ -39,6 +39,7 @@
 #include "node/storage/apply_batch.h"
 #include "node/storage/apply_cache.h"
 #include "node/storage/records.h"
+#include "node/storage/slot_ingest.h"
 #include "node/storage/slots.h"
 #include "node/storage/state_machine_core.h"
 
@@ -114,6 +115,9 @@ class Applier {
   void SetEntry(uint32_t slot, SlotEntry entry);
   void RaiseEpoch(uint64_t epoch);
   void DropSlotData(uint32_t slot);
+  // Any record (live or expired) of the slot in the DB or written by this
+  // batch (conservative: true when unsure).
+  bool SlotHasKeys(uint32_t slot);
   void DropChangeSet(uint32_t slot);
   // The answer of a slot command: the slot's state and the epoch now.
   ApplyResult SlotAnswer(uint32_t slot) const;
@@ -140,6 +144,9 @@ class Applier {
   bool config_changed_ = false;
   bool dropped_ = false;
   std::map<uint32_t, SlotEntry> changed_entries_;
+  // Bulk imports written as files, ingested by Commit() before the batch
+  // (slot_ingest.h).
+  SlotIngest ingest_{engine_};
 };
 
 }  // namespace shardkv::storage

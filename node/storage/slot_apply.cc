@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "common/slot.h"
@@ -80,9 +81,30 @@ void Applier::RecordChange(std::string_view key) {
 
 void Applier::DropSlotData(uint32_t slot) {
   dropped_ = true;
+  ingest_.MarkWritten(slot);
   for (const KeyRange& range : SlotRanges(slot, config_.slot_count)) {
     batch_.DeleteRange(Column::kData, range.begin, range.end);
   }
+}
+
+bool Applier::SlotHasKeys(uint32_t slot) {
+  // What this batch wrote of the slot is not in the DB yet: every way a
+  // batch writes a slot that can then be freshly imported goes through
+  // DropSlotData (Release, Abort) or an import, which mark it.
+  if (ingest_.Written(slot) || ingest_.pending()) return true;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  for (const KeyRange& range : SlotRanges(slot, config_.slot_count)) {
+    // Bounded: a Seek into an empty range must not walk on over what
+    // follows it (e.g. records other range deletions hide).
+    rocksdb::Slice end(range.end);
+    ro.iterate_upper_bound = &end;
+    std::unique_ptr<rocksdb::Iterator> it(
+        engine_->db()->NewIterator(ro, engine_->cf(Column::kData)));
+    it->Seek(range.begin);
+    if (it->Valid() || !it->status().ok()) return true;
+  }
+  return false;
 }
 
 void Applier::DropChangeSet(uint32_t slot) {
@@ -325,8 +347,11 @@ ApplyResult Applier::BeginImport(uint32_t slot,
       e.migration_id == id;
   if (!fresh && !repeat) return Misfit(slot, "BeginImport", id);
   if (fresh) {
-    // Leftovers of an older, abandoned attempt.
-    DropSlotData(slot);
+    // Leftovers of an older, abandoned attempt. No range deletion when
+    // there is nothing to drop (a shard that never held the slot): it
+    // would overlap every file the bulk imports then ingest, which RocksDB
+    // must then place in level 0 and compact, instead of the last level.
+    if (SlotHasKeys(slot)) DropSlotData(slot);
     DropChangeSet(slot);
     SetEntry(slot, {SlotState::kImporting, id});
   }
@@ -387,13 +412,38 @@ ApplyResult Applier::Import(const std::vector<uint32_t>& slots,
       return result;
     }
   }
+  auto takes = [&](const internal::SlotRecord& r) {
+    return importing[KeyPrefix(r.key()) % config_.slot_count];
+  };
+  // A bulk chunk goes into a file ingested before this batch is written
+  // (slot_ingest.h), unless this batch already wrote one of its slots.
+  uint64_t record_bytes = 0;
   for (const internal::SlotRecord& r : cmd.records()) {
-    if (!importing[KeyPrefix(r.key()) % config_.slot_count]) continue;
-    if (r.deleted()) {
-      batch_.Delete(Column::kData, DataKey(r.key()));
-    } else {
-      batch_.PutValueRecord(DataKey(r.key()), r.version(), r.expire_at_ms(),
-                            r.value());
+    record_bytes += r.key().size() + r.value().size();
+  }
+  bool ingest = record_bytes >= kIngestMinBytes;
+  for (const auto& [slot, takes_records] : importing) {
+    if (takes_records && ingest_.Written(slot)) ingest = false;
+  }
+  if (ingest) {
+    *error = ingest_.Add(cmd.records(), takes, entry_index_);
+    if (!error->ok()) return SlotAnswer(first);
+    // As after a drop (applier.h): later entries must not read these keys
+    // through this batch, which does not see the file; commit after this
+    // entry.
+    dropped_ = true;
+  } else {
+    for (const internal::SlotRecord& r : cmd.records()) {
+      if (!takes(r)) continue;
+      if (r.deleted()) {
+        batch_.Delete(Column::kData, DataKey(r.key()));
+      } else {
+        batch_.PutValueRecord(DataKey(r.key()), r.version(), r.expire_at_ms(),
+                              r.value());
+      }
+    }
+    for (const auto& [slot, takes_records] : importing) {
+      if (takes_records) ingest_.MarkWritten(slot);
     }
   }
   *error = MergeSessions(cmd);
