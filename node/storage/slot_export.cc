@@ -5,6 +5,7 @@
 
 #include "node/storage/encoding.h"
 #include "node/storage/records.h"
+#include "node/storage/slot_ingest.h"
 #include "node/storage/slots.h"
 
 namespace shardkv::storage {
@@ -117,6 +118,16 @@ class RocksSlotExport : public SlotExport {
       bool more_room = true;
       if (range_ < ranges_.size()) {
         more_room = ScanRange(&budget);
+        // A chunk big enough for the target to ingest as one file
+        // (slot_ingest.h) ends with its key range: a file spanning the gap
+        // to the next range would overlap the other batches' files there,
+        // which RocksDB must then place above them and compact. Smaller
+        // chunks go on (with many small ranges, e.g. few slots, cutting
+        // would make an import per handful of records).
+        if (more_room && range_ < ranges_.size() &&
+            budget.used >= kIngestMinBytes) {
+          break;
+        }
       } else if (next_changed_ < changed_.size()) {
         more_room = AddChanged(changed_[next_changed_], &budget);
         if (more_room) ++next_changed_;

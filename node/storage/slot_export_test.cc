@@ -2,10 +2,13 @@
 // the target holds exactly the source's records of the slot.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <random>
 #include <thread>
 
+#include "node/storage/slot_ingest.h"
 #include "node/storage/slot_test_util.h"
 
 namespace shardkv::storage {
@@ -151,6 +154,52 @@ TEST(SlotExportTest, RoundReportsOnlyKeysChangedAfterIndex) {
   // Not exporting this migration: refused with the state.
   auto wrong = source.sm->ExportSlot(2, kSlot, 0);
   EXPECT_EQ(wrong.status().code(), Code::kFailedPrecondition);
+}
+
+TEST(SlotExportTest, AChunkBigEnoughToIngestEndsWithItsKeyRange) {
+  // 4096 slots: a slot is 16 key ranges (one per 2-byte prefix cycle);
+  // 20 values of 16 KiB in each make ranges of ~320 KiB. A 1 MiB chunk
+  // may run on into the next range only while it is under
+  // kIngestMinBytes: a file the target ingests covers one range.
+  constexpr uint32_t kSlots = 4096;
+  Node node;
+  node.Apply(AssignCmd(kSlots, {kSlot}, 1));
+  std::map<uint16_t, int> per_prefix;
+  std::vector<internal::Command> sets;
+  for (int i = 0; sets.size() < 16u * 20u; ++i) {
+    std::string key = "k-" + std::to_string(i);
+    if (SlotOf(key, kSlots) != kSlot) continue;
+    if (per_prefix[DataKeyPrefix(DataKey(key))]++ >= 20) continue;
+    sets.push_back(SetCmd(key, std::string(16 << 10, 'v'), 1));
+  }
+  for (size_t i = 0; i < sets.size(); i += 16) {
+    node.Apply(std::vector<internal::Command>(
+        sets.begin() + i, sets.begin() + std::min(i + 16, sets.size())));
+  }
+  node.Apply(BeginExportCmd(9, kSlot));
+  auto image = node.sm->ExportSlot(9, kSlot, 0);
+  ASSERT_TRUE(image.ok()) << image.status().ToString();
+  internal::ExportChunk chunk;
+  size_t records = 0;
+  int cut_at_range_end = 0;
+  while ((*image)->NextChunk(1 << 20, &chunk)) {
+    uint64_t bytes = 0;
+    for (int i = 0; i < chunk.records_size(); ++i) {
+      const std::string& key = chunk.records(i).key();
+      if (i > 0 && DataKeyPrefix(DataKey(key)) !=
+                       DataKeyPrefix(DataKey(chunk.records(i - 1).key()))) {
+        EXPECT_LT(bytes, kIngestMinBytes) << "a chunk ran on into a range";
+      }
+      bytes += key.size() + chunk.records(i).value().size();
+    }
+    records += chunk.records_size();
+    if (bytes < (1 << 20) - (32 << 10) && chunk.records_size() > 0) {
+      ++cut_at_range_end;
+    }
+  }
+  EXPECT_TRUE((*image)->status().ok());
+  EXPECT_EQ(records, sets.size());
+  EXPECT_GE(cut_at_range_end, 8);
 }
 
 }  // namespace
