@@ -136,6 +136,29 @@ TEST(SlotIngestTest, BeginImportStillDropsLeftoversOfAnOlderAttempt) {
   EXPECT_TRUE(node.Dump(kSlot, kCount, 0).empty());
 }
 
+TEST(SlotIngestTest, BeginImportAmongOtherSlotsKeysDropsOnlyLeftovers) {
+  // The shard holds keys of slots 0-2 (prefixes interleaved with slot
+  // 3's): slot 3's first import finds nothing to drop, a newer attempt
+  // drops what the first left, and the other slots keep their keys.
+  Node node;
+  node.Apply(AssignCmd(kCount, {0, 1, 2}, 1));
+  std::vector<std::string> others;
+  for (uint32_t slot = 0; slot < 3; ++slot) {
+    for (int i = 0; i < 20; ++i) {
+      others.push_back(KeyOfSlot(slot, kCount, i, "other"));
+      node.Apply(SetCmd(others.back(), "o", 1));
+    }
+  }
+  node.Apply(BeginImportCmd(kId, kSlot, kCount));
+  node.Apply(BulkImport(32, 1, 'j'));
+  EXPECT_EQ(node.Dump(kSlot, kCount, 0).size(), 32u);
+  node.Apply(BeginImportCmd(kId + 1, kSlot, kCount));
+  EXPECT_TRUE(node.Dump(kSlot, kCount, 0).empty());
+  for (const std::string& key : others) {
+    EXPECT_EQ(node.Read(key).value, "o") << key;
+  }
+}
+
 TEST(SlotIngestTest, TombstonesAndRepeatedKeysActAsInABatch) {
   Node node;
   node.Apply(BeginImportCmd(kId, kSlot, kCount));
