@@ -69,7 +69,9 @@ Status SlotIngest::IngestPending() {
   options.snapshot_consistency = true;
   options.allow_global_seqno = true;
   // The importing range may overlap the memtable (the BeginImport range
-  // deletion, an earlier small import): RocksDB flushes it first.
+  // deletion, an earlier small import): RocksDB flushes it first, with
+  // atomic_flush every column family at one point, as the WAL-less state
+  // machine needs (SlotIngestTest.AnIngestOverlappingTheMemtable...).
   options.allow_blocking_flush = true;
   while (!files_.empty()) {
     // One file per call: each gets a newer sequence number than the last.

@@ -104,6 +104,29 @@ TEST(SlotIngestTest, ABulkImportIsIngestedNotWrittenThroughTheMemtable) {
   }
 }
 
+TEST(SlotIngestTest, AnIngestOverlappingTheMemtableFlushesEveryColumnFamily) {
+  // The state machine writes without WAL: a flush of the data column
+  // family alone would leave data on disk that the durable applied record
+  // does not cover (replayed twice after a crash).
+  Node node;
+  node.Apply(BeginImportCmd(kId, kSlot, kCount));
+  node.Apply(SmallImport(KeyOfSlot(kSlot, kCount, 0, "bulk"), "s", 1));
+  const raft::Index before = node.sm->applied().index;
+  auto durable = node.sm->DurableApplied();
+  ASSERT_TRUE(durable.ok());
+  ASSERT_LT(*durable, before);  // the small import is only in memtables
+  const uint64_t flushes = node.engine->flushes_completed();
+  node.Apply(BulkImport(32, 10, 'f'));  // overlaps the memtable's key
+  EXPECT_GT(node.engine->flushes_completed(), flushes);
+  durable = node.sm->DurableApplied();
+  ASSERT_TRUE(durable.ok());
+  EXPECT_EQ(*durable, before);  // meta was flushed with data, at one point
+  node.Apply(ActivateCmd(kId, kSlot));
+  ReadResult r = node.Read(KeyOfSlot(kSlot, kCount, 0, "bulk"));
+  ASSERT_TRUE(r.found);
+  EXPECT_EQ(r.version, 10u);
+}
+
 // Files of the data column family per level, from level 0.
 std::vector<size_t> FilesPerLevel(Node& node) {
   rocksdb::ColumnFamilyMetaData meta;
