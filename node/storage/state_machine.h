@@ -153,7 +153,8 @@ class StateMachine {
                                                     std::vector<uint32_t> slots,
                                                     uint64_t after_index) const;
 
-  // Deletes up to `limit` records expired by the applied clock. Local and
+  // Deletes up to `limit` records expired by the applied clock, reading at
+  // most a few MiB of records per call (at least one). Local and
   // invisible: such keys already read as absent everywhere. Returns count.
   StatusOr<size_t> ReclaimExpired(size_t limit);
 

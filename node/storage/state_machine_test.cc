@@ -143,6 +143,31 @@ TEST_F(StateMachineTest, AppliedClockNeverGoesBack) {
   EXPECT_EQ(sm_->applied().clock_ms, 2000);
 }
 
+// The reclaim scan runs on the replica's Raft loop every second: its
+// cost is bounded by bytes as well as records, so large values cannot make
+// one call read tens of MiB (4,096 records of 16 KiB did).
+TEST_F(StateMachineTest, ReclaimReadsABoundedNumberOfBytesPerCall) {
+  const std::string big(256 << 10, 'x');
+  for (int i = 0; i < 40; ++i) {
+    Apply(SetCmd("big" + std::to_string(100 + i), big, 100, 200));
+  }
+  Apply(SetCmd("tick", "v", 300));
+  auto first = sm_->ReclaimExpired(1000);
+  ASSERT_TRUE(first.ok());
+  // 40 expired records of 256 KiB: 10 MiB, more than one call reads.
+  EXPECT_GE(*first, 1u);
+  EXPECT_LT(*first, 40u);
+  size_t total = *first;
+  for (int round = 0; round < 40 && total < 40; ++round) {
+    auto n = sm_->ReclaimExpired(1000);
+    ASSERT_TRUE(n.ok());
+    total += *n;
+  }
+  EXPECT_EQ(total, 40u);
+  EXPECT_FALSE(Read("big120", 0).found);
+  EXPECT_TRUE(Read("tick", 0).found);
+}
+
 TEST_F(StateMachineTest, ReclaimDeletesOnlyExpiredRecords) {
   for (int i = 0; i < 50; ++i) {
     Apply(SetCmd("e" + std::to_string(i), "v", 100, 200));
