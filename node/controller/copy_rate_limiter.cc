@@ -5,7 +5,28 @@
 
 namespace shardkv::controller {
 
+void CopyRateLimiter::PauseCopies() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++pauses_;
+}
+
+void CopyRateLimiter::ResumeCopies() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --pauses_;
+  }
+  resumed_.notify_all();
+}
+
 bool CopyRateLimiter::Acquire(uint64_t bytes, const std::atomic<bool>* stop) {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    // Timed waits: a stop is noticed within 50 ms.
+    while (pauses_ > 0) {
+      if (stop->load()) return false;
+      resumed_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+  }
   if (rate_ == 0) return true;
   const double burst = static_cast<double>(rate_);
   while (!stop->load()) {

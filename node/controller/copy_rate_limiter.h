@@ -2,12 +2,17 @@
 // copy, over all migrations in flight (a token bucket holding at most one
 // second of tokens), so the shards keep serving clients while slots move.
 // The frozen final round is never limited: it holds the batch's freeze.
+// While any batch is frozen (PauseCopies .. ResumeCopies), Acquire holds
+// every other copy chunk back: a frozen batch's slots refuse clients, and
+// its final round's import otherwise queues in the target's Raft log
+// behind the other migrations' chunks (docs/sharding.md).
 //
 // Thread-safety: thread-safe; Acquire blocks the calling thread.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 
@@ -23,10 +28,15 @@ class CopyRateLimiter {
 
   uint64_t rate() const { return rate_; }
 
-  // Takes `bytes` of the budget, waiting while the bucket is in debt (a
-  // chunk larger than the bucket goes through and leaves the debt for the
-  // next caller). False if `stop` became true while waiting.
+  // Takes `bytes` of the budget, waiting while copies are paused or the
+  // bucket is in debt (a chunk larger than the bucket goes through and
+  // leaves the debt for the next caller). False if `stop` became true
+  // while waiting.
   bool Acquire(uint64_t bytes, const std::atomic<bool>* stop);
+
+  // Pauses Acquire until every PauseCopies has its ResumeCopies.
+  void PauseCopies();
+  void ResumeCopies();
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -35,6 +45,8 @@ class CopyRateLimiter {
   std::mutex mu_;
   double tokens_;           // GUARDED_BY(mu_); negative: debt
   Clock::time_point last_;  // GUARDED_BY(mu_): last refill
+  std::condition_variable resumed_;
+  int pauses_ = 0;  // GUARDED_BY(mu_)
 };
 
 }  // namespace shardkv::controller

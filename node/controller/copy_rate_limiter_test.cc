@@ -66,5 +66,40 @@ TEST(CopyRateLimiterTest, StopEndsTheWait) {
   stopper.join();
 }
 
+TEST(CopyRateLimiterTest, APauseHoldsCopiesUntilEveryResume) {
+  std::atomic<bool> stop{false};
+  CopyRateLimiter limiter(0);  // no rate limit: only the pause holds
+  limiter.PauseCopies();
+  limiter.PauseCopies();
+  std::atomic<bool> passed{false};
+  std::thread copier([&] {
+    EXPECT_TRUE(limiter.Acquire(1, &stop));
+    passed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(passed.load());
+  limiter.ResumeCopies();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(passed.load());  // one pause still open
+  auto resumed = Clock::now();
+  limiter.ResumeCopies();
+  copier.join();
+  EXPECT_TRUE(passed.load());
+  EXPECT_LT(SecondsSince(resumed), 2.0);
+}
+
+TEST(CopyRateLimiterTest, StopEndsAPause) {
+  std::atomic<bool> stop{false};
+  CopyRateLimiter limiter(1'000'000);
+  limiter.PauseCopies();
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop = true;
+  });
+  EXPECT_FALSE(limiter.Acquire(1, &stop));
+  stopper.join();
+  limiter.ResumeCopies();
+}
+
 }  // namespace
 }  // namespace shardkv::controller

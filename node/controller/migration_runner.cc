@@ -289,10 +289,15 @@ Status MigrationRunner::FreezeAndFinalRound(const Context& c, uint64_t as_of,
                                             uint64_t* keys, uint64_t* bytes) {
   // Waiting here is harmless: S still serves every slot of the batch.
   if (!AcquireFreeze()) return Unavailable("driver stopping");
+  // The other migrations' copy chunks wait meanwhile (imports already
+  // sent finish): the frozen slots refuse clients until the switch, so
+  // this round's Raft entries go first at the target.
+  limiter_.PauseCopies();
   Clock::time_point frozen_at = Clock::now();
   Status s = Step(c, c.from, "Freeze", &Stub::Freeze, internal::FreezeSlot());
   Round r;
   if (s.ok()) s = CopyRound(c, as_of, true, &r);
+  limiter_.ResumeCopies();
   ReleaseFreeze();
   SHARDKV_RETURN_IF_ERROR(s);
   if (!r.frozen) {

@@ -18,7 +18,8 @@
 // each, one Raft entry on T) are imported kImportsInFlight at a time (the
 // keys of one round's chunks are disjoint, so their order does not
 // matter), at most `copy_bytes_per_second` over all migrations (the
-// frozen final round is not limited). A phase is recorded only after its
+// frozen final round is not limited, and while a batch is frozen the other
+// migrations' copy chunks wait). A phase is recorded only after its
 // step succeeded for the whole batch.
 //
 // Each phase is recorded in the map (CAS) before it is acted on, and every
