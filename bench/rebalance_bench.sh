@@ -144,6 +144,11 @@ grep -h ' round after \|freeze + final round' "$data"/controller-*.log \
   >"$dir/rounds.log" || true
 grep -h ': MIGRATION_[A-Z]* -> ' "$data"/controller-*.log \
   >"$dir/phases.log" || true
+# Elections in the shards (a starved Raft loop misses heartbeats; each
+# one stalls the shard's clients and imports for an election timeout).
+elections=$(cat "$data"/shard-*-node-*.log 2>/dev/null |
+  grep -c ' role pre-candidate' || true)
+echo "shard elections started (pre-candidate, all replicas): $elections"
 python3 - "$dir" "$t0" "$t1" "$totals" <<'PY'
 import glob, json, os, re, sys
 d, t0, t1, totals = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
