@@ -1,7 +1,5 @@
 #include "node/storage/apply_batch.h"
 
-#include <algorithm>
-#include <string_view>
 #include <vector>
 
 namespace shardkv::storage {
@@ -56,52 +54,9 @@ class Reindexer : public rocksdb::WriteBatch::Handler {
 
 }  // namespace
 
-void ApplyBatch::HoldData(const rocksdb::Slice& key,
-                          const rocksdb::Slice* value_parts, int part_count,
-                          bool is_delete) {
-  PendingData write;
-  write.key_offset = static_cast<uint32_t>(pending_bytes_.size());
-  write.key_size = static_cast<uint32_t>(key.size());
-  pending_bytes_.append(key.data(), key.size());
-  write.value_offset = static_cast<uint32_t>(pending_bytes_.size());
-  for (int i = 0; i < part_count; ++i) {
-    pending_bytes_.append(value_parts[i].data(), value_parts[i].size());
-  }
-  write.value_size =
-      static_cast<uint32_t>(pending_bytes_.size() - write.value_offset);
-  write.is_delete = is_delete;
-  pending_.push_back(write);
-}
-
-void ApplyBatch::AddPendingData() {
-  if (pending_.empty()) return;
-  const std::string& bytes = pending_bytes_;
-  auto key_of = [&bytes](const PendingData& w) {
-    return std::string_view(bytes.data() + w.key_offset, w.key_size);
-  };
-  std::stable_sort(pending_.begin(), pending_.end(),
-                   [&](const PendingData& a, const PendingData& b) {
-                     return key_of(a) < key_of(b);
-                   });
-  auto* cf = engine_->cf(Column::kData);
-  for (const PendingData& w : pending_) {
-    rocksdb::Slice key(bytes.data() + w.key_offset, w.key_size);
-    if (w.is_delete) {
-      plain_.Delete(cf, key);
-    } else {
-      plain_.Put(cf, key,
-                 rocksdb::Slice(bytes.data() + w.value_offset, w.value_size));
-    }
-  }
-  pending_.clear();
-  pending_bytes_.clear();
-}
-
 void ApplyBatch::Put(Column column, const rocksdb::Slice& key,
                      const rocksdb::Slice& value) {
-  if (!indexed_ && column == Column::kData) {
-    HoldData(key, &value, 1, /*is_delete=*/false);
-  } else if (indexed_) {
+  if (indexed_) {
     indexed_->Put(engine_->cf(column), key, value);
   } else {
     plain_.Put(engine_->cf(column), key, value);
@@ -125,13 +80,12 @@ void ApplyBatch::PutValueRecord(const rocksdb::Slice& data_key,
   }
   const rocksdb::Slice parts[] = {rocksdb::Slice(header, sizeof(header)),
                                   value};
-  HoldData(data_key, parts, 2, /*is_delete=*/false);
+  plain_.Put(engine_->cf(Column::kData), rocksdb::SliceParts(&data_key, 1),
+             rocksdb::SliceParts(parts, 2));
 }
 
 void ApplyBatch::Delete(Column column, const rocksdb::Slice& key) {
-  if (!indexed_ && column == Column::kData) {
-    HoldData(key, nullptr, 0, /*is_delete=*/true);
-  } else if (indexed_) {
+  if (indexed_) {
     indexed_->Delete(engine_->cf(column), key);
   } else {
     plain_.Delete(engine_->cf(column), key);
@@ -140,14 +94,11 @@ void ApplyBatch::Delete(Column column, const rocksdb::Slice& key) {
 
 void ApplyBatch::DeleteRange(Column column, const rocksdb::Slice& begin,
                              const rocksdb::Slice& end) {
-  // write_batch() adds the held-back data writes first: the range deletes
-  // what was written before it and nothing written after.
   write_batch()->DeleteRange(engine_->cf(column), begin, end);
 }
 
 Status ApplyBatch::Index() {
   if (indexed_) return Status::Ok();
-  AddPendingData();
   auto indexed = std::make_unique<rocksdb::WriteBatchWithIndex>(
       rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true);
   Reindexer reindexer(*engine_, indexed.get());

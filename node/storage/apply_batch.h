@@ -11,17 +11,6 @@
 // a WriteBatchWithIndex, in order, and the batch stays indexed until it is
 // written.
 //
-// Data column point writes of the plain batch are held back and added to
-// the WriteBatch sorted by key (stable, so writes of one key keep their
-// order) when the batch is written, indexed or gets a DeleteRange of the
-// data column. RocksDB's memtable inserts a batch's keys in batch order and
-// starts each skiplist search from where the previous insert went, so
-// sorted keys skip the upper levels of the search: the `data` memtable
-// insert was the largest item of the write path's profile
-// (docs/benchmarks.md, "Write path, session 8"). Other column families
-// are written as they come; the order across column families of one
-// atomic batch is not observable.
-//
 // Invariant: while !indexed(), reads here see the DB only; the caller must
 // know every key it wrote to this batch that it may read again.
 // DeleteRange is never visible to reads through the index (RocksDB's
@@ -37,7 +26,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "common/status.h"
 #include "node/storage/engine.h"
@@ -68,31 +56,13 @@ class ApplyBatch {
   // The same for a range.
   std::unique_ptr<rocksdb::Iterator> NewIterator(Column column) const;
 
-  // The writes so far, the held-back data writes included.
   rocksdb::WriteBatch* write_batch() {
-    if (indexed_) return indexed_->GetWriteBatch();
-    AddPendingData();
-    return &plain_;
+    return indexed_ ? indexed_->GetWriteBatch() : &plain_;
   }
 
  private:
-  // A held-back data column write: offsets into pending_bytes_.
-  struct PendingData {
-    uint32_t key_offset;
-    uint32_t key_size;
-    uint32_t value_offset;
-    uint32_t value_size;
-    bool is_delete;
-  };
-  void HoldData(const rocksdb::Slice& key, const rocksdb::Slice* value_parts,
-                int part_count, bool is_delete);
-  // Adds the held-back data writes to plain_, sorted by key.
-  void AddPendingData();
-
   Engine* const engine_;
   rocksdb::WriteBatch plain_;
-  std::vector<PendingData> pending_;
-  std::string pending_bytes_;
   std::unique_ptr<rocksdb::WriteBatchWithIndex> indexed_;
 };
 

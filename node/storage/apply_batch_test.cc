@@ -2,8 +2,6 @@
 // from the first slot command on. Commands after the switch must see
 // everything written before it in the same batch, exactly as if each entry
 // had been applied and committed alone.
-#include "node/storage/apply_batch.h"
-
 #include <gtest/gtest.h>
 
 #include "node/storage/slot_test_util.h"
@@ -98,95 +96,6 @@ TEST(ApplyBatchTest, OneBatchAcrossASlotCommandEqualsEntryByEntry) {
     EXPECT_EQ(dump(one.engine.get(), column), dump(each.engine.get(), column))
         << "column " << static_cast<int>(column);
   }
-}
-
-// Lists a WriteBatch's data column writes in batch order: "key=value",
-// "key-" for a delete, "[begin,end)" for a range delete.
-class DataWrites : public rocksdb::WriteBatch::Handler {
- public:
-  explicit DataWrites(uint32_t data_id) : data_id_(data_id) {}
-  rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& key,
-                        const rocksdb::Slice& value) override {
-    if (id == data_id_) seen.push_back(key.ToString() + "=" + value.ToString());
-    return rocksdb::Status::OK();
-  }
-  rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& key) override {
-    if (id == data_id_) seen.push_back(key.ToString() + "-");
-    return rocksdb::Status::OK();
-  }
-  rocksdb::Status DeleteRangeCF(uint32_t id, const rocksdb::Slice& begin,
-                                const rocksdb::Slice& end) override {
-    if (id == data_id_) {
-      seen.push_back("[" + begin.ToString() + "," + end.ToString() + ")");
-    }
-    return rocksdb::Status::OK();
-  }
-  std::vector<std::string> seen;
-
- private:
-  const uint32_t data_id_;
-};
-
-// Data writes reach the WriteBatch sorted by key (the memtable inserts
-// them with short skiplist searches), writes of one key in their order,
-// and never across a range delete; the DB ends as the unsorted order says.
-TEST(ApplyBatchTest, DataWritesAreSortedByKeyUpToARangeDelete) {
-  TempDir dir;
-  auto engine = Engine::Open(dir.path(), EngineOptions{});
-  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-  Engine* e = engine->get();
-  ApplyBatch batch(e);
-  batch.Put(Column::kData, "k3", "a");
-  batch.Put(Column::kSessions, "s", "session");
-  batch.Put(Column::kData, "k1", "b");
-  batch.Delete(Column::kData, "k3");
-  batch.Put(Column::kData, "k3", "c");
-  batch.Put(Column::kData, "k2", "d");
-  batch.DeleteRange(Column::kData, "k2", "k3");
-  batch.Put(Column::kData, "k2", "e");
-  batch.Delete(Column::kData, "k1");
-  batch.Put(Column::kData, "k0", "f");
-
-  DataWrites writes(e->cf(Column::kData)->GetID());
-  ASSERT_TRUE(batch.write_batch()->Iterate(&writes).ok());
-  EXPECT_EQ(writes.seen,
-            (std::vector<std::string>{"k1=b", "k2=d", "k3=a", "k3-", "k3=c",
-                                      "[k2,k3)", "k0=f", "k1-", "k2=e"}));
-
-  ASSERT_TRUE(e->db()->Write({}, batch.write_batch()).ok());
-  auto get = [&](const std::string& key) {
-    std::string value;
-    rocksdb::Status s = e->db()->Get({}, e->cf(Column::kData), key, &value);
-    return s.IsNotFound() ? std::string("<none>") : value;
-  };
-  EXPECT_EQ(get("k0"), "f");
-  EXPECT_EQ(get("k1"), "<none>");
-  EXPECT_EQ(get("k2"), "e");
-  EXPECT_EQ(get("k3"), "c");
-}
-
-// A batch that becomes indexed keeps the held-back writes, in order.
-TEST(ApplyBatchTest, IndexingAddsTheHeldBackDataWrites) {
-  TempDir dir;
-  auto engine = Engine::Open(dir.path(), EngineOptions{});
-  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-  Engine* e = engine->get();
-  ApplyBatch batch(e);
-  batch.PutValueRecord("k2", 7, 0, "v2");
-  batch.Put(Column::kData, "k1", "x");
-  batch.Delete(Column::kData, "k1");
-  ASSERT_TRUE(batch.Index().ok());
-  std::string value;
-  EXPECT_TRUE(batch.Get(Column::kData, "k1", &value).IsNotFound());
-  ASSERT_TRUE(batch.Get(Column::kData, "k2", &value).ok());
-  EXPECT_EQ(value.substr(16), "v2");
-  batch.Put(Column::kData, "k0", "after");
-  DataWrites writes(e->cf(Column::kData)->GetID());
-  ASSERT_TRUE(batch.write_batch()->Iterate(&writes).ok());
-  ASSERT_EQ(writes.seen.size(), 4u);
-  EXPECT_EQ(writes.seen[0], "k1=x");
-  EXPECT_EQ(writes.seen[1], "k1-");
-  EXPECT_EQ(writes.seen[3], "k0=after");
 }
 
 }  // namespace
