@@ -14,7 +14,9 @@ Raft::Raft(const Config& config, const LogStorage* storage)
       storage_(storage),
       log_(storage, config.applied),
       tracker_(static_cast<size_t>(std::max(1, config.max_inflight_appends))),
-      random_state_(config.random_seed * 0x9E3779B97F4A7C15ULL + config.id) {
+      random_state_(config.random_seed * 0x9E3779B97F4A7C15ULL + config.id),
+      start_quiet_ticks_(config.refuse_votes_after_start ? config.election_tick
+                                                         : 0) {
   log_.set_apply_only_durable(async_);
   HardState hs = storage->InitialHardState();
   term_ = hs.term;
@@ -206,8 +208,15 @@ void Raft::StartElection(MessageType type, bool transfer) {
 }
 
 bool Raft::InLease() const {
-  return config_.check_quorum && lead_ != kNoNode &&
-         election_elapsed_ < config_.election_tick;
+  if (!config_.check_quorum) return false;
+  if (start_quiet_ticks_ > 0) return true;
+  return lead_ != kNoNode && election_elapsed_ < config_.election_tick;
+}
+
+LeaseView Raft::GetLeaseView() const {
+  bool ready = role_ == Role::kLeader &&
+               log_.TermOrZero(log_.committed()) == term_ && Promotable();
+  return LeaseView{term_, ready, log_.committed(), handovers_};
 }
 
 // Term rules of Figure 2 ("if RPC request or response contains term T >
@@ -340,6 +349,7 @@ void Raft::TallyAndAct() {
 }
 
 void Raft::Tick() {
+  if (start_quiet_ticks_ > 0) --start_quiet_ticks_;
   if (role_ == Role::kLeader) {
     TickHeartbeat();
   } else {

@@ -70,6 +70,7 @@ class Raft {
   bool HasReadStates() const { return !read_states_.empty(); }
   const Config& config() const { return config_; }
   RaftStatus GetStatus() const;
+  LeaseView GetLeaseView() const;
   // The caller applied entries up to `index` (Advance).
   void AppliedTo(Index index) { log_.AppliedTo(index); }
   // Async mode: Ready number `ready` was handed out (GetReady).
@@ -149,6 +150,9 @@ class Raft {
   int transfer_elapsed_ = 0;
   int randomized_election_timeout_ = 0;
   uint64_t random_state_;
+  // Config::refuse_votes_after_start: ticks left of the quiet period.
+  int start_quiet_ticks_ = 0;
+  uint64_t handovers_ = 0;  // kTimeoutNow messages sent
 
   // Async mode: a candidate's vote for itself in self_vote_term_ counts once
   // Ready number self_vote_ready_ (which carries it) is durable.

@@ -156,6 +156,7 @@ void Raft::SendTimeoutNow(NodeId to) {
   // aborted while the target campaigns, entries appended meanwhile would
   // make its log stale and the election fail.
   transfer_elapsed_ = 0;
+  ++handovers_;
   Message m;
   m.type = MessageType::kTimeoutNow;
   m.to = to;

@@ -75,6 +75,8 @@ void RawNode::ReportSnapshot(NodeId id, bool success) {
   impl_->raft.ReportSnapshot(id, success);
 }
 
+LeaseView RawNode::GetLeaseView() const { return impl_->raft.GetLeaseView(); }
+
 bool RawNode::HasReady() const {
   const Raft& r = impl_->raft;
   return r.soft_state() != impl_->prev_soft ||

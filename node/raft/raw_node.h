@@ -106,6 +106,13 @@ struct Config {
   uint64_t random_seed = 1;
   // Ready persistence off the raft thread; see the top comment.
   bool async_storage_writes = false;
+  // For leader leases on reads (LeaseView): refuse other candidates'
+  // (pre-)votes during the first election_tick ticks after start, as if a
+  // leader had just been heard. A leader may hold a lease on an
+  // acknowledgement this replica gave before it crashed and restarted;
+  // without this, the restarted replica could help elect a new leader
+  // while that lease still runs. Needs check_quorum.
+  bool refuse_votes_after_start = false;
 };
 
 enum class Role : uint8_t {
@@ -204,6 +211,23 @@ struct RaftStatus {
   bool pending_conf_change = false;
 };
 
+// What a leader needs to answer reads under a lease [thesis §6.4.1]; the
+// caller keeps the clock. A ReadIndex round that started at time t proves
+// that no other leader can be elected before t plus the voters' election
+// timeout: each acknowledging voter refuses votes for election_tick ticks
+// after hearing from us (InLease). The lease stays valid only while
+// `term` and `handovers` are unchanged and `leader_ready` holds: a
+// kTimeoutNow lets its target win at once, voters' leases notwithstanding.
+struct LeaseView {
+  Term term = 0;
+  // Leader with an entry of its term committed (ReadIndex would succeed).
+  bool leader_ready = false;
+  // The commit index now: a read served under the lease waits for it.
+  Index committed = 0;
+  // kTimeoutNow messages this replica has sent, ever.
+  uint64_t handovers = 0;
+};
+
 // Position of a proposed entry; if the entry committed at `index` has a
 // different term, the proposal was lost (a new leader overwrote it).
 struct LogPosition {
@@ -273,6 +297,8 @@ class RawNode {
   void OnPersisted(const PersistMark& mark);
 
   RaftStatus GetStatus() const;
+  // Cheap (no allocation): read once per loop iteration.
+  LeaseView GetLeaseView() const;
 
  private:
   class Impl;

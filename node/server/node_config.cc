@@ -56,6 +56,10 @@ Runs one replica of a shardkv shard (one member of its Raft group).
                          separate log-writer thread, group-committing)
   --compact-every-entries N  compact once this many entries beyond the
                          retained ones are applied (20000)
+  --read-lease on|off    answer linearizable reads under a leader lease
+                         (default on; assumes clocks advance at the same
+                         rate within 10 %, see docs/raft.md) or with a
+                         quorum round per batch of reads (off)
   --raft-log KIND        segments (own segment files, default) or rocksdb
                          (column families of the data's RocksDB); a data
                          dir keeps the kind it was created with
@@ -129,7 +133,8 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
                                         "--max-value-bytes",
                                         "--log-retain-entries",
                                         "--compact-every-entries",
-                                        "--raft-log"};
+                                        "--raft-log",
+                                        "--read-lease"};
     if (std::find(std::begin(kValueFlags), std::end(kValueFlags), flag) ==
         std::end(kValueFlags)) {
       return InvalidArgument("unknown flag " + flag + " (see --help)");
@@ -221,6 +226,12 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
       SHARDKV_RETURN_IF_ERROR(uint_flag(&c.log_retain_entries));
     } else if (flag == "--compact-every-entries") {
       SHARDKV_RETURN_IF_ERROR(uint_flag(&c.compact_every_entries));
+    } else if (flag == "--read-lease") {
+      if (value != "on" && value != "off") {
+        return InvalidArgument("--read-lease: '" + value +
+                               "' is not on or off");
+      }
+      c.read_lease = value == "on";
     } else if (flag == "--raft-log") {
       auto kind = storage::ParseRaftLogKind(value);
       if (!kind.ok())
@@ -255,6 +266,19 @@ StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args) {
         "need --tick > 0 and --election-ticks > --heartbeat-ticks > 0");
   }
   return c;
+}
+
+std::chrono::milliseconds ReadLeaseDuration(const NodeConfig& c) {
+  // A voter that acknowledged us at time h refuses votes until its
+  // election_ticks-th tick after h, which comes no sooner than
+  // (election_ticks - 2) ticks after h (the first tick may be one that was
+  // due before h; replica.cc's loop never schedules two ticks closer than
+  // one period otherwise). 10 % off covers clock rate differences.
+  if (!c.read_lease || c.election_ticks <= 2) {
+    return std::chrono::milliseconds(0);
+  }
+  int64_t ms = int64_t{c.election_ticks - 2} * c.tick_ms * 9 / 10;
+  return std::chrono::milliseconds(ms);
 }
 
 }  // namespace shardkv::server

@@ -1,6 +1,7 @@
 // NodeConfig: everything a shardkv-node is started with, parsed from flags.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -45,6 +46,9 @@ struct NodeConfig {
   int tick_ms = 50;
   int election_ticks = 10;
   int heartbeat_ticks = 1;
+  // Linearizable reads under a leader lease [Raft thesis 6.4.1] instead of
+  // a quorum round per batch; see ReadLeaseDuration.
+  bool read_lease = true;
 
   // Persist the Raft log on the raft thread (one fsync per Ready, the
   // thread waiting) instead of on the log-writer thread. For comparison.
@@ -64,6 +68,9 @@ struct NodeConfig {
 std::string NodeUsage();
 // Parses argv; --help yields kNotFound with the usage as message.
 StatusOr<NodeConfig> ParseNodeFlags(const std::vector<std::string>& args);
+// How long a ReadIndex round keeps a leader's lease valid after it
+// started; 0 when leases are off (or the election timeout too short).
+std::chrono::milliseconds ReadLeaseDuration(const NodeConfig& config);
 // "1=host:port,2=host:port".
 StatusOr<std::map<raft::NodeId, std::string>> ParsePeers(
     const std::string& text);

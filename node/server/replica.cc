@@ -43,7 +43,8 @@ class ConfFromStateMachine : public raft::LogStorage {
 
 }  // namespace
 
-Replica::Replica(NodeConfig config) : config_(std::move(config)) {}
+Replica::Replica(NodeConfig config)
+    : config_(std::move(config)), lease_duration_(ReadLeaseDuration(config_)) {}
 
 Replica::~Replica() { Stop(); }
 
@@ -155,6 +156,9 @@ Status Replica::Start() {
   rc.heartbeat_tick = config_.heartbeat_ticks;
   rc.applied = applied.index;
   rc.async_storage_writes = !config_.classic_ready_loop;
+  // Always, whatever --read-lease says here: another replica's lease may
+  // rest on this one's acknowledgements from before a restart.
+  rc.refuse_votes_after_start = true;
   rc.random_seed =
       config_.id * 0x9E3779B97F4A7C15ull ^ static_cast<uint64_t>(WallClockMs());
   conf_storage_ = std::make_unique<ConfFromStateMachine>(log_.get(), conf);
@@ -403,29 +407,6 @@ void Replica::ProposeWrites(
     const raft::LogPosition& pos = (*positions)[i];
     pending_writes_[pos.index] = PendingWrite{pos.term, std::move(dones[i])};
   }
-}
-
-void Replica::StartReadIndex(std::vector<ReadGate>* reads) {
-  for (auto& gate : reads_waiting_leader_) reads->push_back(std::move(gate));
-  reads_waiting_leader_.clear();
-  if (reads->empty()) return;
-  if (!is_leader_) {
-    Status s = NotLeaderStatus();
-    for (auto& gate : *reads) gate(s);
-    reads->clear();
-    return;
-  }
-  std::string context = std::to_string(next_read_context_++);
-  Status s = raft_->ReadIndex(context);
-  if (!s.ok()) {
-    // A new leader cannot serve reads before committing in its term; the
-    // no-op it appended commits within a round trip. Retry next iteration.
-    for (auto& gate : *reads) reads_waiting_leader_.push_back(std::move(gate));
-    reads->clear();
-    return;
-  }
-  read_batches_[context] = ReadBatch{0, std::move(*reads)};
-  reads->clear();
 }
 
 }  // namespace shardkv::server

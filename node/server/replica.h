@@ -112,6 +112,19 @@ class Replica : public SnapshotProvider {
   struct ReadBatch {
     raft::Index index = 0;  // 0 until the ReadState arrives
     std::vector<ReadGate> gates;
+    // A ReadIndex round's request: when (boot clock) and under which
+    // leadership; its ReadState extends the lease from `requested`.
+    std::chrono::nanoseconds requested{0};
+    raft::Term term = 0;
+    uint64_t handovers = 0;
+  };
+  // The leader's lease for linearizable reads (replica_reads.cc): valid
+  // until `until` (boot clock) while the core's LeaseView still shows
+  // `term` and `handovers` and a committed entry of the term.
+  struct ReadLease {
+    std::chrono::nanoseconds until{0};
+    raft::Term term = 0;
+    uint64_t handovers = 0;
   };
   using Task = std::function<void()>;
 
@@ -123,7 +136,16 @@ class Replica : public SnapshotProvider {
       std::vector<ReadGate>* reads, std::vector<Task>* tasks);
   void ProposeWrites(
       std::vector<std::pair<internal::Command, WriteDone>>* writes);
+  // replica_reads.cc: linearizable reads, under the lease when it holds,
+  // else by a ReadIndex round (which also renews the lease).
   void StartReadIndex(std::vector<ReadGate>* reads);
+  void RequestReadIndex(const raft::LeaseView& view,
+                        std::vector<ReadGate>* reads);
+  bool LeaseHolds(const raft::LeaseView& view,
+                  std::chrono::nanoseconds now) const;
+  // A ReadState arrived for `batch`: the round proved leadership as of
+  // its request.
+  void ExtendLease(const ReadBatch& batch);
   void HandleReady();
   // Classic mode: persist on this thread, then send and apply.
   void HandleReadyInline(raft::Ready& rd);
@@ -179,6 +201,9 @@ class Replica : public SnapshotProvider {
   std::map<std::string, ReadBatch> read_batches_;  // by ReadIndex context
   std::vector<ReadGate> reads_waiting_leader_;     // no commit in term yet
   uint64_t next_read_context_ = 1;
+  const std::chrono::nanoseconds lease_duration_;  // 0: leases off
+  ReadLease lease_;
+  std::string lease_renewal_;  // context of the renewing round, if any
   raft::Index applied_ = 0;
   // Applied entries known durable in the state machine (flushed): the log
   // is compacted only behind it. Raft-loop thread only, as the two below.

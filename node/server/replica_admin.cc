@@ -85,6 +85,7 @@ void Replica::TransferLeadership(raft::NodeId to, AdminDone done) {
     }
     Status s = raft_->TransferLeadership(target);
     if (!s.ok()) return done(s);
+    SHARDKV_LOG(kInfo) << "transferring leadership to " << target;
     auto deadline =
         std::chrono::steady_clock::now() +
         std::chrono::milliseconds(config_.tick_ms * config_.election_ticks * 3);

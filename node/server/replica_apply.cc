@@ -25,7 +25,9 @@ void Replica::HandleReady() {
     }
     for (const raft::ReadState& rs : rd.read_states) {
       auto it = read_batches_.find(rs.context);
-      if (it != read_batches_.end()) it->second.index = rs.index;
+      if (it == read_batches_.end()) continue;
+      it->second.index = rs.index;
+      ExtendLease(it->second);
     }
     ReleaseReads();
     raft_->Advance(rd);

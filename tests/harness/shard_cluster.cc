@@ -318,6 +318,17 @@ Status ShardCluster::PartitionOutgoing(NodeId id) {
   return Status::Ok();
 }
 
+Status ShardCluster::PartitionIncoming(NodeId id) {
+  if (proxies_.empty()) {
+    return FailedPrecondition("cluster started without proxies");
+  }
+  SHARDKV_LOG(kInfo) << "harness: cut the links to node " << id;
+  for (auto& [link, proxy] : proxies_) {
+    if (link.second == id) proxy->Drop(Direction::kBoth);
+  }
+  return Status::Ok();
+}
+
 void ShardCluster::HealAll() {
   SHARDKV_LOG(kInfo) << "harness: heal all links";
   for (auto& [link, proxy] : proxies_) proxy->Pass();

@@ -99,6 +99,9 @@ class ShardCluster {
   Status Partition(NodeId id);
   // Blackholes the links from `id` to every peer only (one-way).
   Status PartitionOutgoing(NodeId id);
+  // Blackholes the links from every peer to `id` only (one-way): `id`
+  // still sends, and hears from nobody.
+  Status PartitionIncoming(NodeId id);
   // Lets every link pass again.
   void HealAll();
 
