@@ -296,37 +296,36 @@ Status ShardCluster::Restart(NodeId id) {
   return node->process->Restart();
 }
 
-Status ShardCluster::Partition(NodeId id) {
+Status ShardCluster::DropLinks(const std::string& what,
+                               bool (*cut)(NodeId from, NodeId to, NodeId id),
+                               NodeId id) {
   if (proxies_.empty()) {
     return FailedPrecondition("cluster started without proxies");
   }
-  SHARDKV_LOG(kInfo) << "harness: partition node " << id;
+  SHARDKV_LOG(kInfo) << "harness: " << what << " " << id;
   for (auto& [link, proxy] : proxies_) {
-    if (link.first == id || link.second == id) proxy->Drop(Direction::kBoth);
+    if (cut(link.first, link.second, id)) proxy->Drop(Direction::kBoth);
   }
   return Status::Ok();
+}
+
+Status ShardCluster::Partition(NodeId id) {
+  return DropLinks(
+      "partition node",
+      [](NodeId from, NodeId to, NodeId n) { return from == n || to == n; },
+      id);
 }
 
 Status ShardCluster::PartitionOutgoing(NodeId id) {
-  if (proxies_.empty()) {
-    return FailedPrecondition("cluster started without proxies");
-  }
-  SHARDKV_LOG(kInfo) << "harness: cut the links from node " << id;
-  for (auto& [link, proxy] : proxies_) {
-    if (link.first == id) proxy->Drop(Direction::kBoth);
-  }
-  return Status::Ok();
+  return DropLinks(
+      "cut the links from node",
+      [](NodeId from, NodeId, NodeId n) { return from == n; }, id);
 }
 
 Status ShardCluster::PartitionIncoming(NodeId id) {
-  if (proxies_.empty()) {
-    return FailedPrecondition("cluster started without proxies");
-  }
-  SHARDKV_LOG(kInfo) << "harness: cut the links to node " << id;
-  for (auto& [link, proxy] : proxies_) {
-    if (link.second == id) proxy->Drop(Direction::kBoth);
-  }
-  return Status::Ok();
+  return DropLinks(
+      "cut the links to node",
+      [](NodeId, NodeId to, NodeId n) { return to == n; }, id);
 }
 
 void ShardCluster::HealAll() {

@@ -128,6 +128,9 @@ class ShardCluster {
     bool tmpfs_mounted = false;
   };
   Status MountTmpfs(NodeId id);
+  // Blackholes every link (from, to) for which cut(from, to, id) holds.
+  Status DropLinks(const std::string& what,
+                   bool (*cut)(NodeId from, NodeId to, NodeId id), NodeId id);
   std::string node_dir(NodeId id) const;
   ShardCluster(ClusterOptions options, TempDir dir)
       : options_(std::move(options)), dir_(std::move(dir)) {}
